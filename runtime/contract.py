@@ -1,0 +1,257 @@
+"""The text contract: the one definition of how a review becomes token ids.
+
+Training, export and the runtime encode text only through this module, and every model
+carries the contract with it as versioned JSON (``TextContract.to_json``), so a model can
+never be fed ids made by a different tokenizer than the one it was trained with.
+
+The rule, version 1. It was chosen so that an ONNX graph can reproduce it exactly with
+onnxruntime's string operators (``StringNormalizer`` with ``locale="C"`` lowercases ASCII
+only; a regex tokenizer can find the tokens), which is why it does not use Python's
+full-Unicode ``str.lower()``:
+
+1. Lowercase ASCII: ``A``-``Z`` become ``a``-``z``; every other character stays as it is.
+2. The HTML line breaks of the IMDb reviews, ``<br>``, ``<br/>``, ``<br />`` (any number of
+   spaces before the slash or the ``>``), separate words and are not words themselves.
+3. Tokens are the leftmost-longest matches of ``[a-z0-9]+(?:'[a-z0-9]+)*``: runs of ASCII
+   letters and digits, joined by single inner apostrophes (``don't`` is one token,
+   ``'quoted'`` gives ``quoted``). Anything else (punctuation, accented or non-Latin letters,
+   emoji, control characters) only separates tokens.
+4. Ids: 0 is padding, 1 marks the start of a review, 2 stands for any token outside the
+   vocabulary, and the vocabulary's words follow from 3 in order. The vocabulary is built
+   from training text only: the most frequent tokens, ties broken by code-point order.
+5. A review encodes as ``[1]`` followed by the ids of its tokens; when that is longer than
+   ``max_length``, the tokens at one end are dropped: ``keep="last"`` (the default, as in
+   Keras' ``pad_sequences``) keeps the end of the review, where reviewers tend to give their
+   verdict; ``keep="first"`` keeps the beginning. Every review has length >= 1.
+6. Batches are post-padded with 0 and always travel with their true lengths, so a model
+   that honours the lengths gives the same score whatever a review is padded to.
+
+Example::
+
+    from lstm_sentiment.runtime.contract import TextContract
+    contract = TextContract.load("model/contract.json")
+    ids, lengths = contract.encode_batch(["A fine film.", "Dull<br />dull."])
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+FORMAT = "lstm-sentiment.text-contract"
+VERSION = 1
+
+PAD_ID = 0
+START_ID = 1
+OOV_ID = 2
+FIRST_WORD_ID = 3
+
+LINE_BREAK_PATTERN = r"<br */?>"
+TOKEN_PATTERN = r"[a-z0-9]+(?:'[a-z0-9]+)*"
+
+# One pass finds tokens and line-break tags; a tag matches as an empty group and is dropped.
+# A tag can never sit inside a token (``<`` and ``>`` are not token characters), so dropping
+# tag matches is the same as replacing tags by a space before tokenizing.
+_SCANNER = re.compile(f"{LINE_BREAK_PATTERN}|({TOKEN_PATTERN})")
+_TOKEN = re.compile(TOKEN_PATTERN)
+_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
+
+Keep = Literal["last", "first"]
+MAX_SUPPORTED_LENGTH = 100_000
+
+
+class ContractError(ValueError):
+    """A contract (or its JSON form) is invalid or of an unsupported version."""
+
+
+def ascii_lower(text: str) -> str:
+    """Lowercase A-Z only (rule 1); non-ASCII characters are returned unchanged."""
+    # str.lower() is a fast C loop and equals the rule on pure-ASCII text.
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+
+
+def tokenize(text: str) -> list[str]:
+    """Split a review into tokens by rules 1-3."""
+    return [token for token in _SCANNER.findall(ascii_lower(text)) if token]
+
+
+def count_tokens(texts: Iterable[str]) -> Counter[str]:
+    """Token frequencies over ``texts``, the input to ``build_vocabulary``."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(tokenize(text))
+    return counts
+
+
+def build_vocabulary(counts: Counter[str], vocab_size: int) -> tuple[str, ...]:
+    """The ``vocab_size - 3`` most frequent tokens, ties broken by code-point order.
+
+    ``vocab_size`` counts the three special ids, as Keras' ``num_words`` does, so the
+    model's embedding table has exactly ``vocab_size`` rows.
+    """
+    if vocab_size <= FIRST_WORD_ID:
+        raise ContractError(f"vocab_size must be greater than {FIRST_WORD_ID}, got {vocab_size}")
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return tuple(token for token, _ in ranked[: vocab_size - FIRST_WORD_ID])
+
+
+@dataclass(frozen=True)
+class TextContract:
+    """Vocabulary, maximum length and truncation side: everything that turns text into ids."""
+
+    vocabulary: tuple[str, ...]
+    max_length: int = 500
+    keep: Keep = "last"
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        vocabulary = tuple(self.vocabulary)
+        object.__setattr__(self, "vocabulary", vocabulary)
+        _check_fields(vocabulary, self.max_length, self.keep)
+        index = {token: FIRST_WORD_ID + i for i, token in enumerate(vocabulary)}
+        object.__setattr__(self, "_index", index)
+
+    @classmethod
+    def from_texts(
+        cls,
+        texts: Iterable[str],
+        vocab_size: int = 10_000,
+        max_length: int = 500,
+        keep: Keep = "last",
+    ) -> TextContract:
+        """Build the contract from training text (never from evaluation text)."""
+        return cls(build_vocabulary(count_tokens(texts), vocab_size), max_length, keep)
+
+    @property
+    def vocab_size(self) -> int:
+        """Rows the model's embedding table needs: the vocabulary plus the special ids."""
+        return len(self.vocabulary) + FIRST_WORD_ID
+
+    def token_id(self, token: str) -> int:
+        return self._index.get(token, OOV_ID)
+
+    def encode(self, text: str) -> np.ndarray:
+        """The ids of one review (rule 5), as int32, unpadded."""
+        index = self._index
+        ids = [index.get(token, OOV_ID) for token in tokenize(text)]
+        room = self.max_length - 1
+        if len(ids) > room:
+            ids = ids[-room:] if self.keep == "last" else ids[:room]
+        return np.array([START_ID, *ids], dtype=np.int32)
+
+    def encode_batch(
+        self, texts: Sequence[str], pad_to: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Post-padded ids ``[batch, time]`` and true lengths ``[batch]``, both int32.
+
+        ``time`` is the longest review in the batch, or ``pad_to`` when given (it must be at
+        least that long).
+        """
+        encoded = [self.encode(text) for text in texts]
+        return pad_batch(encoded, pad_to)
+
+    # -- serialization ---------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "rule": _rule(),
+            "special_ids": {"pad": PAD_ID, "start": START_ID, "oov": OOV_ID},
+            "max_length": self.max_length,
+            "keep": self.keep,
+            "vocabulary": list(self.vocabulary),
+        }
+
+    def to_json(self) -> str:
+        """Compact, deterministic JSON (the same contract always gives the same bytes)."""
+        return json.dumps(self.to_dict(), ensure_ascii=True, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TextContract:
+        """Validate and load a contract; JSON from a model file is untrusted input."""
+        if not isinstance(data, dict):
+            raise ContractError("a text contract must be a JSON object")
+        if data.get("format") != FORMAT:
+            raise ContractError(f"not a text contract (format is not {FORMAT!r})")
+        version = data.get("version")
+        if version != VERSION:
+            raise ContractError(
+                f"text contract version {version!r} is not supported by this lstm-sentiment "
+                f"(it reads version {VERSION}); upgrade the package or re-export the model"
+            )
+        if data.get("rule") != _rule():
+            raise ContractError("text contract rule does not match version 1's rule")
+        if data.get("special_ids") != {"pad": PAD_ID, "start": START_ID, "oov": OOV_ID}:
+            raise ContractError("text contract special ids do not match version 1")
+        vocabulary = data.get("vocabulary")
+        if not isinstance(vocabulary, list):
+            raise ContractError("text contract vocabulary must be a list of tokens")
+        return cls(tuple(vocabulary), data.get("max_length"), data.get("keep"))  # type: ignore[arg-type]
+
+    @classmethod
+    def from_json(cls, text: str) -> TextContract:
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as error:
+            raise ContractError(f"text contract is not valid JSON: {error}") from None
+        return cls.from_dict(data)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> TextContract:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ContractError(f"cannot read text contract {path}: {error}") from None
+        return cls.from_json(text)
+
+
+def pad_batch(
+    encoded: Sequence[np.ndarray], pad_to: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Post-pad already encoded reviews with ``PAD_ID``; returns ``(ids, lengths)``."""
+    lengths = np.fromiter((len(ids) for ids in encoded), dtype=np.int32, count=len(encoded))
+    longest = int(lengths.max()) if len(encoded) else 0
+    width = longest if pad_to is None else pad_to
+    if width < longest:
+        raise ValueError(f"pad_to={pad_to} is shorter than the longest review ({longest})")
+    batch = np.full((len(encoded), width), PAD_ID, dtype=np.int32)
+    for row, ids in enumerate(encoded):
+        batch[row, : len(ids)] = ids
+    return batch, lengths
+
+
+def _rule() -> dict[str, str]:
+    return {
+        "lowercase": "ascii",
+        "line_break": LINE_BREAK_PATTERN,
+        "token": TOKEN_PATTERN,
+    }
+
+
+def _check_fields(vocabulary: tuple[Any, ...], max_length: Any, keep: Any) -> None:
+    if isinstance(max_length, bool) or not isinstance(max_length, int):
+        raise ContractError(f"max_length must be an integer, got {max_length!r}")
+    if not 2 <= max_length <= MAX_SUPPORTED_LENGTH:
+        raise ContractError(f"max_length must be in 2..{MAX_SUPPORTED_LENGTH}, got {max_length}")
+    if keep not in ("last", "first"):
+        raise ContractError(f"keep must be 'last' or 'first', got {keep!r}")
+    if not vocabulary:
+        raise ContractError("the vocabulary is empty")
+    seen: set[str] = set()
+    for token in vocabulary:
+        if not isinstance(token, str) or not _TOKEN.fullmatch(token):
+            raise ContractError(f"vocabulary entry {token!r} is not a token under the rule")
+        if token in seen:
+            raise ContractError(f"vocabulary entry {token!r} appears twice")
+        seen.add(token)

@@ -1,0 +1,72 @@
+"""Binary classification metrics in plain numpy (shared by evaluation and model comparison)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney U, ties counted as half); NaN with one class."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    positives, negatives = int(labels.sum()), int((~labels).sum())
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores), dtype=np.float64)
+    sorted_scores = scores[order]
+    # Average ranks over runs of equal scores.
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_scores)) + 1]
+    ends = np.r_[starts[1:], len(scores)]
+    for start, end in zip(starts, ends, strict=True):
+        ranks[order[start:end]] = (start + end + 1) / 2.0
+    u = ranks[labels].sum() - positives * (positives + 1) / 2.0
+    return float(u / (positives * negatives))
+
+
+def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """False and true positive rates at every distinct threshold, from (0, 0) to (1, 1)."""
+    labels = np.asarray(labels).astype(bool)
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="mergesort")
+    sorted_scores = np.asarray(scores, dtype=np.float64)[order]
+    hits = labels[order]
+    last_of_run = np.r_[np.flatnonzero(np.diff(sorted_scores)), len(hits) - 1]
+    tps = np.cumsum(hits)[last_of_run]
+    fps = (last_of_run + 1) - tps
+    tpr = np.r_[0.0, tps / max(int(labels.sum()), 1)]
+    fpr = np.r_[0.0, fps / max(int((~labels).sum()), 1)]
+    return fpr, tpr
+
+
+def binary_metrics(
+    labels: np.ndarray, scores: np.ndarray, threshold: float = 0.5
+) -> dict[str, Any]:
+    """Accuracy, precision, recall, F1, ROC-AUC and the confusion matrix.
+
+    A review is predicted positive when its score is >= ``threshold``.
+    """
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    if labels.shape != scores.shape or labels.ndim != 1:
+        raise ValueError("labels and scores must be 1-D arrays of the same length")
+    predicted = scores >= threshold
+    tp = int(np.sum(predicted & labels))
+    tn = int(np.sum(~predicted & ~labels))
+    fp = int(np.sum(predicted & ~labels))
+    fn = int(np.sum(~predicted & labels))
+    n = len(labels)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "n": n,
+        "threshold": threshold,
+        "accuracy": (tp + tn) / n if n else float("nan"),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "roc_auc": roc_auc(labels, scores),
+        "confusion": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
+    }
