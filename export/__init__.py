@@ -1,0 +1,1 @@
+"""lstm-sentiment's export stage: Keras model folder -> self-describing ONNX files."""

@@ -1,0 +1,221 @@
+"""The toolchain's command line: data, train, evaluate.
+
+    lstm-sentiment data csv test -o imdb-test.csv
+    lstm-sentiment train --out runs/textbook
+    lstm-sentiment evaluate runs/textbook
+    python -m lstm_sentiment.train --help
+
+Each command is a thin layer over a library function (``imdb``, ``fit.train``,
+``evaluate.evaluate``). Expected failures (missing or corrupt data, bad options) print one
+clear line on stderr and exit with 2; they never end in a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lstm_sentiment.runtime.contract import ContractError
+from lstm_sentiment.train import imdb
+from lstm_sentiment.train.config import TrainConfig
+
+app = typer.Typer(
+    help="Train and evaluate the lstm-sentiment model on the IMDb reviews.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="Get, check and convert the IMDb dataset.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+EXIT_BAD_INPUT = 2
+
+DataOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help="The IMDb archive (aclImdb_v1.tar.gz) or an extracted aclImdb folder. Default: "
+        f"${imdb.SOURCE_ENV}, else the copy in the cache folder, downloaded if missing.",
+        show_default=False,
+    ),
+]
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+def _source(data: Path | None, download: bool = True) -> Path:
+    try:
+        return imdb.resolve_source(data, download=download)
+    except imdb.DataError as error:
+        raise fail(str(error)) from None
+
+
+@data_app.command("download")
+def data_download() -> None:
+    """Download the official archive into the cache folder (verified by MD5), if not there."""
+    path = _source(None)
+    typer.echo(path)
+
+
+@data_app.command("check")
+def data_check(data: DataOption = None) -> None:
+    """Check a local copy by layout: every split complete, labels and ratings consistent."""
+    source = _source(data)
+    try:
+        for split in imdb.SPLITS:
+            reviews = imdb.load_split(source, split)
+            typer.echo(f"{split}: {len(reviews):,} reviews")
+    except imdb.DataError as error:
+        raise fail(str(error)) from None
+    typer.echo(f"ok: {source} has the official layout")
+
+
+@data_app.command("csv")
+def data_csv(
+    split: Annotated[str, typer.Argument(help="train, test or unsup.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="CSV file to write.")],
+    data: DataOption = None,
+    limit_per_label: Annotated[
+        int | None,
+        typer.Option(min=1, help="Write a seeded random sample of this many reviews per label."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for --limit-per-label.")] = 0,
+) -> None:
+    """Write a split as CSV with the columns id,rating,label,review (label positive/negative,
+    empty for unsup), ready for scoring or comparing models."""
+    source = _source(data)
+    try:
+        reviews = imdb.load_split(source, split, check_counts=limit_per_label is None)
+        if limit_per_label is not None:
+            from lstm_sentiment.train.fit import subset
+
+            reviews = subset(reviews, limit_per_label, seed)
+        rows = imdb.write_csv(reviews, out)
+    except imdb.DataError as error:
+        raise fail(str(error)) from None
+    except OSError as error:
+        raise fail(f"cannot write {out}: {error.strerror or error}") from None
+    typer.echo(f"wrote {rows:,} reviews to {out}")
+
+
+_DEFAULTS = TrainConfig()
+
+
+@app.command()
+def train(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the model into.")],
+    data: DataOption = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="A config.json to start from (options given here override it)."),
+    ] = None,
+    vocab_size: Annotated[
+        int | None,
+        typer.Option(help=f"Vocabulary size, special ids included [{_DEFAULTS.vocab_size}]."),
+    ] = None,
+    max_length: Annotated[
+        int | None,
+        typer.Option(help=f"Ids per review, start id included [{_DEFAULTS.max_length}]."),
+    ] = None,
+    keep: Annotated[
+        str | None,
+        typer.Option(help="Which end of an over-long review to keep: last or first [last]."),
+    ] = None,
+    embedding_dim: Annotated[int | None, typer.Option(help="Embedding width [64].")] = None,
+    lstm1_units: Annotated[int | None, typer.Option(help="Units of the first LSTM [64].")] = None,
+    lstm2_units: Annotated[int | None, typer.Option(help="Units of the second LSTM [32].")] = None,
+    learning_rate: Annotated[
+        float | None, typer.Option(help="Adam's learning rate [0.001].")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Most epochs to train [5].")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Reviews per training step [64].")] = None,
+    validation_split: Annotated[
+        float | None,
+        typer.Option(help="Share of the training split held out for validation [0.2]."),
+    ] = None,
+    patience: Annotated[
+        int | None,
+        typer.Option(help="Stop after this many epochs without a better validation loss [2]."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for shuffling and weights [1337].")] = None,
+    limit_per_label: Annotated[
+        int | None,
+        typer.Option(help="Train on a random sample of this many reviews per label [all]."),
+    ] = None,
+) -> None:
+    """Train the stacked-LSTM model (best epoch by validation loss) and write its folder."""
+    overrides = {k: v for k, v in locals().items() if k in _field_names() and v is not None}
+    try:
+        base = TrainConfig.load(config).to_dict() if config else {}
+        resolved = TrainConfig.from_dict({**base, **overrides})
+    except (OSError, ValueError, TypeError) as error:
+        raise fail(f"bad training config: {error}") from None
+    source = _source(data)
+    typer.echo(f"training on {source} with {json.dumps(resolved.to_dict())}", err=True)
+    from lstm_sentiment.train.fit import train as run_training
+
+    try:
+        result = run_training(resolved, source, out)
+    except (imdb.DataError, ContractError) as error:
+        raise fail(str(error)) from None
+    typer.echo(
+        f"kept epoch {result.best_epoch} "
+        f"(val_accuracy {result.history['val_accuracy'][result.best_epoch - 1]:.4f}); "
+        f"{result.seconds:.0f} s; wrote {result.out_dir}"
+    )
+
+
+def _field_names() -> set[str]:
+    return {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+@app.command()
+def evaluate(
+    model_dir: Annotated[Path, typer.Argument(help="A folder written by 'train'.")],
+    data: DataOption = None,
+    split: Annotated[
+        str, typer.Option(help="Labelled split to evaluate on: test or train.")
+    ] = "test",
+    limit_per_label: Annotated[
+        int | None, typer.Option(min=1, help="Evaluate on a random sample of this many per label.")
+    ] = None,
+) -> None:
+    """Accuracy, precision, recall, F1, ROC-AUC and confusion matrix of a trained model;
+    writes evaluation.json and evaluation.png into the model folder."""
+    for name in ("model.keras", "contract.json"):
+        if not (model_dir / name).is_file():
+            raise fail(f"{model_dir} is not a trained model folder: {name} is missing")
+    source = _source(data)
+    from lstm_sentiment.train.evaluate import evaluate as run_evaluation
+
+    try:
+        metrics = run_evaluation(model_dir, source, split, limit_per_label)
+    except (imdb.DataError, ContractError) as error:
+        raise fail(str(error)) from None
+    except ValueError as error:  # Keras refuses a damaged or unsafe model file
+        raise fail(f"cannot load {model_dir / 'model.keras'}: {error}") from None
+    c = metrics["confusion"]
+    typer.echo(
+        f"{split}: n={metrics['n']:,} accuracy={metrics['accuracy']:.4f} "
+        f"precision={metrics['precision']:.4f} recall={metrics['recall']:.4f} "
+        f"f1={metrics['f1']:.4f} roc_auc={metrics['roc_auc']:.4f} "
+        f"tn={c['tn']} fp={c['fp']} fn={c['fn']} tp={c['tp']}"
+    )
+
+
+def main() -> None:
+    """Console entry point: a Ctrl-C ends quietly with exit code 130."""
+    # TensorFlow's C++ start-up chatter hides the messages that matter.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise SystemExit(130) from None

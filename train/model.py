@@ -1,0 +1,48 @@
+"""The stacked-LSTM classifier as a Keras model.
+
+Token ids come in post-padded (id 0 = padding). With ``mask=True`` (training, evaluation)
+the embedding masks the padding, so the LSTMs stop at each review's true length and the
+score does not depend on how much padding follows. ``mask=False`` builds the same layers
+without the mask: the export converts that twin and restores the lengths in the ONNX graph.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lstm_sentiment.train.config import TrainConfig
+
+
+def build_model(config: TrainConfig, vocab_size: int, *, mask: bool = True) -> Any:
+    """An uncompiled ``keras.Sequential`` for ids of shape ``[batch, time]`` (int32)."""
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.Input(shape=(None,), dtype="int32", name="token_ids"),
+            keras.layers.Embedding(
+                vocab_size, config.embedding_dim, mask_zero=mask, name="embedding"
+            ),
+            keras.layers.LSTM(config.lstm1_units, return_sequences=True, name="lstm_1"),
+            keras.layers.LSTM(config.lstm2_units, name="lstm_2"),
+            keras.layers.Dense(1, activation="sigmoid", name="positive"),
+        ],
+        name="lstm_sentiment",
+    )
+
+
+def compile_model(model: Any, config: TrainConfig) -> None:
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
+
+
+def load_model(path: Any) -> Any:
+    """Load a saved ``.keras`` model with ``safe_mode`` on (no arbitrary code runs)."""
+    import keras
+
+    return keras.saving.load_model(path, compile=False, safe_mode=True)
