@@ -1,0 +1,86 @@
+"""Shared fixtures: the real IMDb archive (required under CI) and tiny made-up datasets."""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_ARCHIVE = REPO.parent / "shared" / "data" / "aclImdb_v1.tar.gz"
+ARCHIVE_ENV = "LSTM_SENTIMENT_IMDB"
+
+POSITIVE_WORDS = ["great", "wonderful", "loved", "brilliant", "superb", "moving"]
+NEGATIVE_WORDS = ["awful", "boring", "hated", "dull", "terrible", "waste"]
+FILLER = ["the", "film", "plot", "actors", "was", "and", "story", "scenes"]
+
+
+def find_archive() -> Path | None:
+    """$LSTM_SENTIMENT_IMDB, else ../shared/data/aclImdb_v1.tar.gz beside the repository."""
+    if os.environ.get(ARCHIVE_ENV):
+        return Path(os.environ[ARCHIVE_ENV])
+    return SHARED_ARCHIVE if SHARED_ARCHIVE.exists() else None
+
+
+@pytest.fixture(scope="session")
+def imdb_archive() -> Path:
+    path = find_archive()
+    if path is None or not path.exists():
+        message = f"the IMDb archive is missing: set {ARCHIVE_ENV} or put it at {SHARED_ARCHIVE}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " (under CI this is a failure, not a skip)")
+        pytest.skip(message)
+    return path
+
+
+def synthetic_review(label: int, index: int) -> str:
+    """A made-up review whose sentiment words follow its label, with HTML line breaks."""
+    words = POSITIVE_WORDS if label else NEGATIVE_WORDS
+    body = [FILLER[(index + k) % len(FILLER)] for k in range(6)]
+    body.insert(index % 5, words[index % len(words)])
+    body.append(words[(index + 1) % len(words)])
+    return " ".join(body[:4]).capitalize() + ".<br /><br />" + " ".join(body[4:]) + "!"
+
+
+def tiny_layout(per_label: int = 6, unsup: int = 4) -> dict[str, bytes]:
+    """Relative paths -> contents of a small dataset in the official layout."""
+    files: dict[str, bytes] = {"aclImdb/README": b"made up for tests\n"}
+    for split in ("train", "test"):
+        for label, folder in ((1, "pos"), (0, "neg")):
+            for i in range(per_label):
+                rating = 7 + i % 4 if label else 1 + i % 4
+                text = synthetic_review(label, i + (0 if split == "train" else 1000))
+                files[f"aclImdb/{split}/{folder}/{i}_{rating}.txt"] = text.encode()
+    for i in range(unsup):
+        files[f"aclImdb/train/unsup/{i}_0.txt"] = synthetic_review(i % 2, i).encode()
+    return files
+
+
+def write_archive(path: Path, files: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def write_folder(root: Path, files: dict[str, bytes]) -> Path:
+    for name, data in files.items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return root / "aclImdb"
+
+
+@pytest.fixture
+def tiny_archive(tmp_path: Path) -> Path:
+    return write_archive(tmp_path / "aclImdb_v1.tar.gz", tiny_layout())
+
+
+@pytest.fixture
+def tiny_folder(tmp_path: Path) -> Path:
+    return write_folder(tmp_path / "extracted", tiny_layout())

@@ -1,0 +1,124 @@
+"""The toolchain CLI: help text, the data command, and clean failures on bad input."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from lstm_sentiment.train.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_top_level_help_lists_the_commands():
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in ("train", "evaluate", "data"):
+        assert command in result.output
+
+
+@pytest.mark.parametrize("path", [["train"], ["evaluate"], ["data", "csv"], ["data", "check"]])
+def test_every_option_of_every_command_has_help_text(path):
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    for param in command.params:
+        if param.name != "help":
+            assert getattr(param, "help", None), f"{' '.join(path)}: {param.name} has no help"
+    assert command.help
+
+
+def test_data_csv_writes_id_rating_label_review(tiny_archive, tmp_path):
+    out = tmp_path / "test.csv"
+    result = run(
+        "data", "csv", "test", "-o", str(out), "--data", str(tiny_archive), "--limit-per-label", "6"
+    )
+    assert result.exit_code == 0, result.output
+    with out.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 12
+    assert list(rows[0]) == ["id", "rating", "label", "review"]
+    assert {r["label"] for r in rows} == {"positive", "negative"}
+
+
+def test_data_csv_sample_is_seeded_and_balanced(tiny_archive, tmp_path):
+    outs = []
+    for name in ("a.csv", "b.csv"):
+        out = tmp_path / name
+        args = ("data", "csv", "train", "-o", str(out), "--data", str(tiny_archive))
+        assert run(*args, "--limit-per-label", "2", "--seed", "5").exit_code == 0
+        outs.append(out.read_text(encoding="utf-8"))
+    assert outs[0] == outs[1]
+    assert outs[0].count(",positive,") == 2 and outs[0].count(",negative,") == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["data", "csv", "test", "-o", "x.csv", "--data", "/no/such/archive.tar.gz"],
+            "does not exist",
+        ),
+        (["data", "csv", "dev", "-o", "x.csv", "--data", "{archive}"], "unknown split"),
+        (["data", "csv", "test", "-o", "x.csv", "--data", "{archive}"], "official archive 12500"),
+        (
+            ["data", "csv", "test", "-o", "x.csv", "--data", "{corrupt}"],
+            "not a readable IMDb archive",
+        ),
+        (
+            ["data", "csv", "test", "-o", "x.csv", "--data", "{empty_dir}"],
+            "holds no aclImdb/ folder",
+        ),
+        (["data", "check", "--data", "{archive}"], "official archive"),
+        (
+            ["train", "-o", "m", "--data", "{archive}", "--validation-split", "1.5"],
+            "validation_split",
+        ),
+        (["train", "-o", "m", "--data", "{archive}", "--keep", "middle"], "keep must be"),
+        (
+            ["train", "-o", "m", "--data", "{archive}", "--config", "/no/config.json"],
+            "bad training config",
+        ),
+        (["evaluate", "{empty_dir}", "--data", "{archive}"], "not a trained model folder"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_2(tiny_archive, tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    corrupt = tmp_path / "corrupt.tar.gz"
+    corrupt.write_bytes(b"\x1f\x8b not really gzip")
+    (tmp_path / "empty").mkdir()
+    values = {"archive": tiny_archive, "corrupt": corrupt, "empty_dir": tmp_path / "empty"}
+    result = run(*[a.format(**values) for a in args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_an_unwritable_output_is_exit_2_without_traceback(tiny_archive, tmp_path):
+    out = tmp_path / "no" / "such" / "folder" / "x.csv"
+    result = run(
+        "data", "csv", "test", "-o", str(out), "--data", str(tiny_archive), "--limit-per-label", "1"
+    )
+    assert result.exit_code == 2
+    assert "cannot write" in result.output
+
+
+def test_python_dash_m_entry_point_runs_the_same_app():
+    result = subprocess.run(
+        [sys.executable, "-m", "lstm_sentiment.train", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert "evaluate" in result.stdout
