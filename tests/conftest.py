@@ -84,3 +84,39 @@ def tiny_archive(tmp_path: Path) -> Path:
 @pytest.fixture
 def tiny_folder(tmp_path: Path) -> Path:
     return write_folder(tmp_path / "extracted", tiny_layout())
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A small model trained on a made-up dataset: fast, for graph and plumbing tests."""
+    pytest.importorskip("keras", reason="needs the 'train' extra")
+    from lstm_sentiment.train.config import TrainConfig
+    from lstm_sentiment.train.fit import train
+
+    root = tmp_path_factory.mktemp("tiny_run")
+    archive = write_archive(root / "aclImdb_v1.tar.gz", tiny_layout(per_label=20))
+    config = TrainConfig(
+        limit_per_label=20,
+        max_length=24,
+        epochs=2,
+        batch_size=8,
+        embedding_dim=8,
+        lstm1_units=8,
+        lstm2_units=4,
+    )
+    train(config, archive, root / "run")
+    return root / "run"
+
+
+@pytest.fixture(scope="session")
+def small_real_run(tmp_path_factory, imdb_archive):
+    """A model trained on 2,000 real training reviews (about half a minute on 2 cores)."""
+    pytest.importorskip("keras", reason="needs the 'train' extra")
+    from lstm_sentiment.train.config import TrainConfig
+    from lstm_sentiment.train.fit import train
+
+    root = tmp_path_factory.mktemp("small_real_run")
+    config = TrainConfig(
+        limit_per_label=1000, vocab_size=5000, max_length=200, epochs=4, batch_size=32, seed=7
+    )
+    return train(config, imdb_archive, root / "run")

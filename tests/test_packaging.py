@@ -52,6 +52,8 @@ def test_the_wheel_installs_one_top_level_package(tmp_path):
     for sub in ("runtime", "train", "export"):
         assert f"lstm_sentiment/{sub}/__init__.py" in names
     assert not any(n.startswith("lstm_sentiment/tests") for n in names)
+    for shipped in ("lstm-sentiment-fp32.onnx", "lstm-sentiment-int8.onnx", "MODEL_CARD.md"):
+        assert f"lstm_sentiment/runtime/models/{shipped}" in names
     metadata = next(n for n in names if n.endswith("METADATA"))
     text = zipfile.ZipFile(wheel).read(metadata).decode()
     base = [

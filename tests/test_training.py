@@ -110,16 +110,13 @@ def test_a_model_file_with_a_lambda_layer_is_refused_in_safe_mode(tmp_path):
 
 @pytest.mark.imdb
 @pytest.mark.slow
-def test_a_small_real_run_beats_chance_on_reviews_it_never_saw(tmp_path, imdb_archive):
-    config = TrainConfig(
-        limit_per_label=1000, vocab_size=5000, max_length=200, epochs=4, batch_size=32, seed=7
-    )
-    result = train(config, imdb_archive, tmp_path / "run")
+def test_a_small_real_run_beats_chance_on_reviews_it_never_saw(small_real_run, imdb_archive):
+    result = small_real_run
     # The vocabulary is a pure function of the training text: a rebuild gives it again.
     train_texts = [r.text for r in subset(imdb.load_split(imdb_archive, "train"), 1000, 7)]
     assert TextContract.from_texts(train_texts, 5000, 200) == result.contract
     # Test-split reviews are never in the training split.
-    metrics = evaluate(tmp_path / "run", imdb_archive, "test", limit_per_label=500, seed=1)
+    metrics = evaluate(result.out_dir, imdb_archive, "test", limit_per_label=500, seed=1)
     assert metrics["n"] == 1000
     assert metrics["accuracy"] > 0.70, metrics
     assert metrics["roc_auc"] > 0.78, metrics

@@ -210,6 +210,73 @@ def evaluate(
     )
 
 
+@app.command("export")
+def export_command(
+    run_dir: Annotated[Path, typer.Argument(help="A folder written by 'train'.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for the .onnx/.ort files and the card.")
+    ],
+    data: DataOption = None,
+    version: Annotated[str, typer.Option(help="Model version written into the files.")] = "1.0.0",
+    validation_reviews: Annotated[
+        int,
+        typer.Option(min=2, help="Real test reviews for the Keras and padding checks."),
+    ] = 1000,
+    limit_per_label: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Evaluate on a test subset of this many per label (not a release)."
+        ),
+    ] = None,
+    mobile: Annotated[
+        bool, typer.Option(help="Run onnxruntime's mobile checks and write .ort files.")
+    ] = True,
+) -> None:
+    """Export fp32 and int8 ONNX models with a generated model card; refuses to write
+    anything unless the numeric gates pass."""
+    for name in ("model.keras", "contract.json", "config.json", "training.json"):
+        if not (run_dir / name).is_file():
+            raise fail(f"{run_dir} is not a trained model folder: {name} is missing")
+    source = _source(data)
+    from lstm_sentiment.export.release import ExportOptions, export_release
+    from lstm_sentiment.export.validate import ValidationError
+
+    options = ExportOptions(
+        version=version,
+        validation_reviews=validation_reviews,
+        limit_per_label=limit_per_label,
+        mobile=mobile,
+    )
+    try:
+        figures = export_release(run_dir, out, source, options)
+    except (imdb.DataError, ContractError) as error:
+        raise fail(str(error)) from None
+    except ValidationError as error:
+        raise fail(str(error), code=1) from None
+    for variant in ("fp32", "int8"):
+        m = figures[variant]
+        typer.echo(
+            f"{variant}: accuracy={m['accuracy']:.4f} f1={m['f1']:.4f} roc_auc={m['roc_auc']:.4f} "
+            f"size={figures['sizes'][variant]:,} bytes"
+        )
+    typer.echo(f"wrote {out}")
+
+
+@app.command("card")
+def card_command(
+    models_dir: Annotated[Path, typer.Argument(help="A folder written by 'export'.")],
+) -> None:
+    """Rewrite MODEL_CARD.md from the figures in model_card.json."""
+    from lstm_sentiment.export.card import CARD_FILE, FIGURES_FILE, render_card
+
+    try:
+        figures = json.loads((models_dir / FIGURES_FILE).read_text(encoding="utf-8"))
+        (models_dir / CARD_FILE).write_text(render_card(figures), encoding="utf-8")
+    except (OSError, ValueError, KeyError) as error:
+        raise fail(f"cannot render the card from {models_dir / FIGURES_FILE}: {error}") from None
+    typer.echo(f"wrote {models_dir / CARD_FILE}")
+
+
 def main() -> None:
     """Console entry point: a Ctrl-C ends quietly with exit code 130."""
     # TensorFlow's C++ start-up chatter hides the messages that matter.

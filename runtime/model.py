@@ -1,0 +1,128 @@
+"""Load an exported ONNX model with the contract it carries, and score reviews with it.
+
+    from lstm_sentiment.runtime.model import SentimentModel
+    model = SentimentModel.load("fp32")            # or "int8", or a path to an .onnx file
+    model.score(["A wonderful film.", "Dull and far too long."])   # -> array of P(positive)
+
+Scoring is exact for any batching: the exported graph honours each review's true length, so
+reviews are sorted by length and run in batches padded only to their own longest review,
+then put back in input order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from lstm_sentiment.runtime.contract import ContractError, TextContract, pad_batch
+
+META_PREFIX = "lstm_sentiment."
+INPUT = "token_ids"
+OUTPUT = "positive_probability"
+MODELS_DIR = Path(__file__).parent / "models"
+NAMED_MODELS = {"fp32": "lstm-sentiment-fp32.onnx", "int8": "lstm-sentiment-int8.onnx"}
+DEFAULT_BATCH = 256
+
+
+class ModelError(Exception):
+    """A model file is missing, unreadable, or does not describe itself as ours."""
+
+
+def resolve_model_path(model: str | Path) -> Path:
+    """``fp32``/``int8`` name a shipped model; anything else is a path to an ``.onnx`` file."""
+    if isinstance(model, str) and model in NAMED_MODELS:
+        path = MODELS_DIR / NAMED_MODELS[model]
+        if not path.is_file():
+            raise ModelError(
+                f"the shipped {model} model is not installed ({path} is missing); "
+                "reinstall lstm-sentiment or pass --model PATH"
+            )
+        return path
+    path = Path(model)
+    if not path.is_file():
+        raise ModelError(f"no model file at {path} (use fp32, int8 or a path to an .onnx file)")
+    return path
+
+
+@dataclass
+class SentimentModel:
+    path: Path
+    session: ort.InferenceSession
+    contract: TextContract
+    metadata: dict[str, Any]
+
+    @classmethod
+    def load(
+        cls, model: str | Path = "fp32", providers: Sequence[str] | None = None
+    ) -> SentimentModel:
+        path = resolve_model_path(model)
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            session = ort.InferenceSession(
+                str(path), options, providers=list(providers or ["CPUExecutionProvider"])
+            )
+        except Exception as error:  # onnxruntime raises its own exception types
+            raise ModelError(f"onnxruntime cannot load {path}: {error}") from None
+        raw = session.get_modelmeta().custom_metadata_map
+        metadata = read_metadata(raw, path)
+        return cls(path, session, metadata["contract"], metadata)
+
+    @property
+    def threshold(self) -> float:
+        return float(self.metadata.get("threshold", 0.5))
+
+    @property
+    def labels(self) -> tuple[str, str]:
+        negative, positive = self.metadata.get("labels", ["negative", "positive"])
+        return negative, positive
+
+    def score_ids(self, ids: np.ndarray) -> np.ndarray:
+        """P(positive) for a post-padded int32 ``[batch, time]`` id matrix."""
+        if len(ids) == 0:
+            return np.zeros(0, dtype=np.float32)
+        return self.session.run([OUTPUT], {INPUT: np.ascontiguousarray(ids, np.int32)})[0]
+
+    def score_encoded(
+        self, encoded: Sequence[np.ndarray], batch_size: int = DEFAULT_BATCH
+    ) -> np.ndarray:
+        """Score encoded reviews in length-sorted batches; results in input order."""
+        order = np.argsort([len(ids) for ids in encoded], kind="stable")
+        scores = np.empty(len(encoded), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            batch, _ = pad_batch([encoded[i] for i in rows])
+            scores[rows] = self.score_ids(batch)
+        return scores
+
+    def score(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH) -> np.ndarray:
+        """P(positive) for each review text, through the model's own text contract."""
+        return self.score_encoded([self.contract.encode(t) for t in texts], batch_size)
+
+
+def read_metadata(raw: dict[str, str], path: Path) -> dict[str, Any]:
+    """Parse our ``lstm_sentiment.*`` metadata keys; the contract is required."""
+    if META_PREFIX + "contract" not in raw:
+        raise ModelError(
+            f"{path} carries no lstm-sentiment text contract in its metadata; "
+            "only models exported by lstm-sentiment can be used"
+        )
+    metadata: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key.startswith(META_PREFIX):
+            name = key[len(META_PREFIX) :]
+            try:
+                metadata[name] = json.loads(value)
+            except json.JSONDecodeError:
+                metadata[name] = value
+    try:
+        metadata["contract"] = TextContract.from_dict(metadata["contract"])
+    except ContractError as error:
+        raise ModelError(f"{path}: {error}") from None
+    return metadata

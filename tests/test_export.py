@@ -1,0 +1,146 @@
+"""The export: native length-aware LSTM graphs, the numeric gates, the release files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from lstm_sentiment.export import validate
+from lstm_sentiment.export.card import CARD_FILE, FIGURES_FILE, render_card
+from lstm_sentiment.export.convert import INPUT, OUTPUT, convert
+from lstm_sentiment.export.lengths_pass import LENGTHS, GraphPassError, apply_lengths_pass
+from lstm_sentiment.export.metadata import set_metadata
+from lstm_sentiment.export.release import ExportOptions, export_release
+from lstm_sentiment.runtime.contract import TextContract
+from lstm_sentiment.runtime.model import SentimentModel
+from tests.conftest import synthetic_review
+
+pytest.importorskip("tf2onnx", reason="the export tests need the 'train' extra")
+
+TEXTS = [synthetic_review(i % 2, i) * (1 + i % 4) for i in range(40)] + ["", "Great!"]
+
+
+def save_with_contract(model: onnx.ModelProto, run, path):
+    contract = TextContract.load(run / "contract.json")
+    set_metadata(model, contract, version="test", variant="fp32", extra={})
+    onnx.save(model, path)
+    return SentimentModel.load(path)
+
+
+def keras_scores(run, texts, pad_to=None):
+    from lstm_sentiment.train.model import load_model
+
+    contract = TextContract.load(run / "contract.json")
+    ids, _ = contract.encode_batch(texts, pad_to=pad_to or contract.max_length)
+    return load_model(run / "model.keras").predict(ids, verbose=0).ravel()
+
+
+def test_graph_has_native_lstms_fed_the_true_lengths(tiny_run):
+    model = convert(tiny_run)
+    ops = [node.op_type for node in model.graph.node]
+    assert ops.count("LSTM") == 2
+    assert not {"Loop", "Scan", "If"} & set(ops)
+    for node in model.graph.node:
+        if node.op_type == "LSTM":
+            assert node.input[4] == LENGTHS
+    (inp,), (out,) = model.graph.input, model.graph.output
+    assert inp.name == INPUT and inp.type.tensor_type.elem_type == TensorProto.INT32
+    assert out.name == OUTPUT and len(out.type.tensor_type.shape.dim) == 1
+    onnx.checker.check_model(model, full_check=True)
+
+
+def test_onnx_matches_masked_keras_and_padding_never_matters(tiny_run, tmp_path):
+    model = save_with_contract(convert(tiny_run), tiny_run, tmp_path / "m.onnx")
+    expected = keras_scores(tiny_run, TEXTS)
+    np.testing.assert_allclose(model.score(TEXTS), expected, atol=1e-5)
+    checks = validate.padding_invariance(model, TEXTS) + validate.batch_invariance(model, TEXTS)
+    assert all(c.passed for c in checks), checks
+    assert max(c.value for c in checks) == 0.0
+
+
+def test_without_the_lengths_pass_padding_changes_scores(tiny_run, tmp_path):
+    # The plain unmasked conversion is what the pass exists to fix; this shows it matters.
+    model = save_with_contract(convert(tiny_run, lengths_pass=False), tiny_run, tmp_path / "m.onnx")
+    (check,) = validate.padding_invariance(model, TEXTS)
+    assert not check.passed and check.value > 1e-4
+
+
+def test_the_pass_refuses_a_graph_without_lstm():
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["token_ids"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("token_ids", TensorProto.INT32, ["b", "t"])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, ["b", "t"])],
+    )
+    with pytest.raises(GraphPassError, match="no native LSTM"):
+        apply_lengths_pass(helper.make_model(graph))
+
+
+def test_keras_gate_fails_on_a_large_difference_or_a_flipped_label():
+    keras = np.array([0.2, 0.7, 0.49])
+    assert all(c.passed for c in validate.against_keras(keras + 1e-6, keras, 0.5))
+    failed = validate.against_keras(np.array([0.2, 0.7, 0.51]), keras, 0.5)
+    assert [c.passed for c in failed] == [False, False]
+    with pytest.raises(validate.ValidationError, match="fp32 vs Keras max abs dp"):
+        validate.require(failed)
+
+
+def test_int8_gate_fails_on_low_agreement_or_an_accuracy_drop():
+    labels = np.array([True] * 500 + [False] * 500)
+    fp32 = np.where(labels, 0.9, 0.1)
+    good = validate.int8_gate(labels, fp32, fp32 + 0.01, 0.5)
+    assert all(c.passed for c in good)
+    worse = fp32.copy()
+    worse[:10] = 0.3  # ten positives flip: 1% disagreement, 1 point less accuracy
+    bad = validate.int8_gate(labels, fp32, worse, 0.5)
+    assert [c.passed for c in bad] == [False, False]
+
+
+def test_a_failed_gate_writes_nothing(tiny_run, tiny_archive, tmp_path, monkeypatch):
+    monkeypatch.setattr(validate, "KERAS_TOLERANCE", -1.0)
+    out = tmp_path / "models"
+    options = ExportOptions(validation_reviews=12, limit_per_label=6, mobile=False)
+    with pytest.raises(validate.ValidationError, match="fp32 vs Keras"):
+        export_release(tiny_run, out, tiny_archive, options)
+    assert not out.exists()
+
+
+@pytest.mark.imdb
+@pytest.mark.slow
+def test_release_export_of_a_real_model_writes_self_describing_files(
+    small_real_run, imdb_archive, tmp_path
+):
+    out = tmp_path / "models"
+    options = ExportOptions(version="0.0.test", validation_reviews=1000, limit_per_label=500)
+    figures = export_release(small_real_run.out_dir, out, imdb_archive, options)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(
+        [
+            CARD_FILE,
+            FIGURES_FILE,
+            "lstm-sentiment-fp32.onnx",
+            "lstm-sentiment-int8.onnx",
+            "lstm-sentiment-fp32.ort",
+            "lstm-sentiment-int8.ort",
+        ]
+    )
+    assert all(check["passed"] for check in figures["checks"])
+    assert figures["test_subset"] is True and figures["test_reviews"] == 1000
+    assert (out / CARD_FILE).read_text() == render_card(
+        json.loads((out / FIGURES_FILE).read_text())
+    )
+    for variant in ("fp32", "int8"):
+        model = SentimentModel.load(out / f"lstm-sentiment-{variant}.onnx")
+        meta = model.metadata
+        assert meta["variant"] == variant and meta["model_version"] == "0.0.test"
+        assert model.contract == small_real_run.contract
+        assert meta["evaluation"]["this_model"]["accuracy"] == figures[variant]["accuracy"]
+        assert meta["training_config"]["max_length"] == 200
+        assert meta["io"]["input"]["name"] == INPUT
+        ort_model = SentimentModel.load(out / f"lstm-sentiment-{variant}.ort")
+        np.testing.assert_allclose(ort_model.score(TEXTS), model.score(TEXTS), atol=1e-6)
+    assert figures["sizes"]["int8"] < figures["sizes"]["fp32"] / 2
