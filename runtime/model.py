@@ -21,6 +21,8 @@ import numpy as np
 import onnxruntime as ort
 
 from lstm_sentiment.runtime.contract import ContractError, TextContract, pad_batch
+from lstm_sentiment.runtime.model_check import ModelCheckError, check_model_file
+from lstm_sentiment.runtime.providers import check_started, select_providers
 
 META_PREFIX = "lstm_sentiment."
 INPUT = "token_ids"
@@ -57,22 +59,37 @@ class SentimentModel:
     contract: TextContract
     metadata: dict[str, Any]
 
+    provider: str = "cpu"
+
     @classmethod
     def load(
-        cls, model: str | Path = "fp32", providers: Sequence[str] | None = None
+        cls,
+        model: str | Path = "fp32",
+        provider: str = "cpu",
+        threads: int | None = None,
     ) -> SentimentModel:
+        """Check the file (it is untrusted), then open an onnxruntime session on it.
+
+        ``provider`` is ``auto``, ``cpu``, ``cuda`` or ``tensorrt`` (see ``providers.py``);
+        ``threads`` caps onnxruntime's intra-op threads (default: one per core).
+        """
         path = resolve_model_path(model)
+        try:
+            check_model_file(path, INPUT, OUTPUT, META_PREFIX + "contract")
+        except ModelCheckError as error:
+            raise ModelError(str(error)) from None
+        chosen = select_providers(provider, ort.get_available_providers())
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = threads
         try:
-            session = ort.InferenceSession(
-                str(path), options, providers=list(providers or ["CPUExecutionProvider"])
-            )
+            session = ort.InferenceSession(str(path), options, providers=chosen)
         except Exception as error:  # onnxruntime raises its own exception types
             raise ModelError(f"onnxruntime cannot load {path}: {error}") from None
-        raw = session.get_modelmeta().custom_metadata_map
-        metadata = read_metadata(raw, path)
-        return cls(path, session, metadata["contract"], metadata)
+        active = check_started(provider, chosen, session.get_providers())
+        metadata = read_metadata(session.get_modelmeta().custom_metadata_map, path)
+        return cls(path, session, metadata["contract"], metadata, active)
 
     @property
     def threshold(self) -> float:

@@ -1,0 +1,168 @@
+"""Score a file of reviews: the library function behind ``scorer batch``.
+
+    from lstm_sentiment.runtime.batch import BatchOptions, score_file
+    from lstm_sentiment.runtime.readers import InputSpec
+    summary = score_file(InputSpec("reviews.csv"), "scores.csv", BatchOptions(model="int8"))
+
+Records stream through in windows: a window is read and tokenized, its reviews are sorted by
+length and scored in batches padded only to their own longest review (exact: the exported
+graph ignores padding), and the results are written in input order. Scoring of one window
+runs in a worker thread (onnxruntime releases the GIL) while the next window is read and
+tokenized, so tokenization and I/O overlap with the model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+import numpy as np
+
+from lstm_sentiment.runtime.model import SentimentModel
+from lstm_sentiment.runtime.readers import InputSpec, Record, open_input
+from lstm_sentiment.runtime.writers import open_output, output_format
+
+NO_WORDS = "the review has no words the model reads (ASCII letters or digits)"
+
+
+@dataclass
+class BatchOptions:
+    model: str = "fp32"  # fp32, int8, or a path to an .onnx/.ort file
+    provider: str = "auto"
+    batch_size: int = 256
+    window: int = 8192  # records read, tokenized and sorted together
+    threads: int | None = None  # onnxruntime intra-op threads (default: one per core)
+    max_errors: int | None = None  # stop (exit 4, no output) when errors exceed this
+    output_format: str | None = None
+
+
+class TooManyErrors(Exception):
+    """More records became error records than ``max_errors`` allows."""
+
+
+@dataclass
+class Summary:
+    rows: int = 0
+    scored: int = 0
+    errors: int = 0
+    positive: int = 0
+    seconds: float = 0.0
+    provider: str = ""
+    model: str = ""
+    first_errors: list[str] = field(default_factory=list)
+
+    @property
+    def share_positive(self) -> float:
+        return self.positive / self.scored if self.scored else 0.0
+
+    @property
+    def per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "scored": self.scored,
+            "errors": self.errors,
+            "share_positive": round(self.share_positive, 6),
+            "seconds": round(self.seconds, 3),
+            "reviews_per_second": round(self.per_second, 1),
+            "provider": self.provider,
+            "model": self.model,
+        }
+
+
+def score_file(
+    spec: InputSpec,
+    output: str,
+    options: BatchOptions,
+    model: SentimentModel | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> Summary:
+    """Score every record of ``spec`` into ``output`` (``-`` for stdout); see the docstring."""
+    started = time.perf_counter()
+    model = model or SentimentModel.load(options.model, options.provider, options.threads)
+    summary = Summary(provider=model.provider, model=str(model.path))
+    fmt = output_format(output, options.output_format)
+    negative, positive = model.labels
+    threshold = model.threshold
+    with (
+        open_input(spec) as source,
+        open_output(output, fmt) as writer,
+        ThreadPoolExecutor(max_workers=1) as pool,
+    ):
+        pending: tuple[list[Record], list[str], Future[np.ndarray]] | None = None
+        for window in _windows(iter(source), options.window):
+            errors, encoded = _encode(window, model)
+            future = pool.submit(model.score_encoded, encoded, options.batch_size)
+            if pending is not None:
+                _write(writer, *pending, summary, threshold, negative, positive)
+            pending = (window, errors, future)
+            _check_errors(summary, errors, options.max_errors)
+            if progress is not None:
+                progress(source.bytes_read(), source.total_bytes)
+        if pending is not None:
+            _write(writer, *pending, summary, threshold, negative, positive)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _encode(window: list[Record], model: SentimentModel) -> tuple[list[str], list[np.ndarray]]:
+    """Each record's error ('' if none) and the ids of the records that can be scored."""
+    errors, encoded = [], []
+    for record in window:
+        error = record.error
+        if not error:
+            ids = model.contract.encode(record.text or "")
+            if len(ids) > 1:
+                encoded.append(ids)
+            else:
+                error = NO_WORDS
+        errors.append(error)
+    return errors, encoded
+
+
+def _windows(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    while window := list(islice(records, size)):
+        yield window
+
+
+def _check_errors(summary: Summary, errors: list[str], limit: int | None) -> None:
+    if limit is None:
+        return
+    so_far = summary.errors + sum(1 for e in errors if e)
+    if so_far > limit:
+        raise TooManyErrors(f"{so_far} records could not be scored, more than --max-errors {limit}")
+
+
+def _write(
+    writer: Any,
+    window: list[Record],
+    errors: list[str],
+    future: Future[np.ndarray],
+    summary: Summary,
+    threshold: float,
+    negative: str,
+    positive: str,
+) -> None:
+    scores = iter(future.result())
+    rows = []
+    for record, error in zip(window, errors, strict=True):
+        summary.rows += 1
+        if error:
+            summary.errors += 1
+            if len(summary.first_errors) < 5:
+                where = f"line {record.line}" if record.line else f"row {record.row}"
+                summary.first_errors.append(f"{where} (id {record.id}): {error}")
+            rows.append((record.id, None, None, error))
+            continue
+        score = float(next(scores))
+        is_positive = score >= threshold
+        summary.scored += 1
+        summary.positive += is_positive
+        rows.append((record.id, score, positive if is_positive else negative, ""))
+    writer.write(rows)

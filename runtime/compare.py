@@ -1,0 +1,173 @@
+"""Compare models on a labelled file: the library function behind ``scorer compare``.
+
+The labelled file is read whole (texts and labels) so every model scores the same reviews;
+records that cannot be scored (an empty review, a malformed row) are left out of every
+model's figures and counted as ``skipped``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lstm_sentiment.runtime.metrics import binary_metrics
+from lstm_sentiment.runtime.model import SentimentModel
+from lstm_sentiment.runtime.readers import InputSpec, open_input
+
+_LABELS = {"1": 1, "0": 0, "pos": 1, "neg": 0, "positive": 1, "negative": 0}
+
+
+class CompareError(Exception):
+    """The labelled file cannot be used for a comparison."""
+
+
+def parse_label(value: Any, where: str) -> int:
+    key = str(value).strip().lower() if value is not None else ""
+    if isinstance(value, bool):
+        return int(value)
+    if key not in _LABELS:
+        raise CompareError(
+            f"{where}: label {value!r} is not one of 1/0, pos/neg, positive/negative"
+        )
+    return _LABELS[key]
+
+
+def read_labelled(spec: InputSpec, label_column: str) -> tuple[list[str], np.ndarray, int]:
+    """Texts, labels and the number of records skipped because they cannot be scored."""
+    # The label column travels through the reader as each record's id.
+    labelled = InputSpec(
+        spec.path, spec.format, spec.delimiter, spec.encoding, spec.text_column, label_column
+    )
+    texts, labels, skipped = [], [], 0
+    with open_input(labelled) as source:
+        for record in source:
+            if record.error:
+                skipped += 1
+                continue
+            where = f"line {record.line}" if record.line else f"row {record.row}"
+            labels.append(parse_label(record.id, where))
+            texts.append(record.text)
+    if not texts:
+        raise CompareError(f"{spec.path} has no labelled reviews to compare on")
+    return texts, np.array(labels, dtype=bool), skipped  # type: ignore[return-value]
+
+
+def compare_models(
+    spec: InputSpec, label_column: str, models: list[SentimentModel], names: list[str]
+) -> dict[str, Any]:
+    texts, labels, skipped = read_labelled(spec, label_column)
+    report: dict[str, Any] = {"reviews": len(texts), "skipped": skipped, "models": []}
+    reference: np.ndarray | None = None
+    all_scores = []
+    for name, model in zip(names, models, strict=True):
+        started = time.perf_counter()
+        scores = model.score(texts)
+        seconds = time.perf_counter() - started
+        metrics = binary_metrics(labels, scores, model.threshold)
+        entry: dict[str, Any] = {
+            "name": name,
+            "path": str(model.path),
+            "bytes": model.path.stat().st_size,
+            "reviews_per_second": round(len(texts) / seconds, 1) if seconds else None,
+            **{k: metrics[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc")},
+            "confusion": metrics["confusion"],
+        }
+        if reference is None:
+            reference = scores
+        else:
+            delta = np.abs(scores.astype(np.float64) - reference)
+            entry["agreement_with_first"] = float(np.mean((scores >= 0.5) == (reference >= 0.5)))
+            entry["mean_abs_dp"] = float(delta.mean())
+            entry["max_abs_dp"] = float(delta.max())
+        report["models"].append(entry)
+        all_scores.append(scores)
+    report["_scores"] = all_scores
+    report["_labels"] = labels
+    return report
+
+
+def render_table(report: dict[str, Any]) -> str:
+    head = (
+        "model",
+        "accuracy",
+        "precision",
+        "recall",
+        "F1",
+        "ROC-AUC",
+        "agree",
+        "mean|Δp|",
+        "max|Δp|",
+        "MB",
+        "reviews/s",
+    )
+    rows = [head]
+    for m in report["models"]:
+        rows.append(
+            (
+                m["name"],
+                f"{m['accuracy']:.4f}",
+                f"{m['precision']:.4f}",
+                f"{m['recall']:.4f}",
+                f"{m['f1']:.4f}",
+                f"{m['roc_auc']:.4f}",
+                f"{m['agreement_with_first']:.4%}" if "agreement_with_first" in m else "-",
+                f"{m['mean_abs_dp']:.5f}" if "mean_abs_dp" in m else "-",
+                f"{m['max_abs_dp']:.4f}" if "max_abs_dp" in m else "-",
+                f"{m['bytes'] / 1e6:.2f}",
+                f"{m['reviews_per_second']:,.0f}",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    footer = f"{report['reviews']:,} labelled reviews"
+    if report["skipped"]:
+        footer += f"; {report['skipped']:,} records skipped (no scorable review)"
+    return "\n".join([*lines, footer])
+
+
+def plot_comparison(report: dict[str, Any], path: Path) -> None:
+    """Scores of the first two models against each other, and each model's reliability."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise CompareError("--plot needs matplotlib: pip install 'lstm-sentiment[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scores, labels = report["_scores"], report["_labels"]
+    names = [m["name"] for m in report["models"]]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5))
+    if len(scores) >= 2:
+        left.scatter(scores[0], scores[1], s=2, alpha=0.3)
+        left.plot([0, 1], [0, 1], color="grey", linestyle=":")
+        left.set_xlabel(f"{names[0]} score")
+        left.set_ylabel(f"{names[1]} score")
+        left.set_title(f"{names[1]} vs {names[0]}")
+    else:
+        left.hist(scores[0], bins=50)
+        left.set_title(f"{names[0]} scores")
+    edges = np.linspace(0, 1, 11)
+    for name, s in zip(names, scores, strict=True):
+        bins = np.clip(np.digitize(s, edges) - 1, 0, 9)
+        centers, observed = [], []
+        for b in range(10):
+            chosen = bins == b
+            if chosen.any():
+                centers.append(float(s[chosen].mean()))
+                observed.append(float(labels[chosen].mean()))
+        right.plot(centers, observed, "-o", label=name)
+    right.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfectly calibrated")
+    right.set_xlabel("mean score in bin")
+    right.set_ylabel("share positive")
+    right.set_title("reliability")
+    right.legend()
+    fig.tight_layout()
+    try:
+        fig.savefig(path, dpi=100)
+    except OSError as error:
+        raise CompareError(f"cannot write {path}: {error.strerror or error}") from None
+    finally:
+        plt.close(fig)

@@ -1,0 +1,336 @@
+"""Stream review records out of CSV/TSV, JSON Lines or Parquet files (or stdin).
+
+Every input record becomes exactly one ``Record``, in input order: either with its text, or
+with an ``error`` that says why it cannot be scored (wrong number of fields, empty review,
+a JSON line that does not parse, ...). Problems that make the whole input unreadable (an
+unterminated quote, bytes that are not in the file's encoding, a missing text column) raise
+``InputError`` naming the line. Nothing is read whole: memory stays bounded by one record.
+
+    with open_input(InputSpec("reviews.csv")) as source:
+        for record in source:
+            ...
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+FORMATS = ("csv", "tsv", "jsonl", "parquet")
+TEXT_COLUMN_GUESSES = ("review", "text")
+_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+# A CSV field may be as long as a review; Python's default cap (128 KiB) is far too small.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+class InputError(Exception):
+    """The input as a whole cannot be read; the message names the line where it can."""
+
+
+@dataclass
+class Record:
+    row: int  # 1-based number of the record among the data records
+    line: int  # first physical line of the record (0 where lines do not apply)
+    id: Any  # the id column's value, or the row number
+    text: str | None
+    error: str = ""
+
+
+@dataclass
+class InputSpec:
+    path: str  # a file path, or "-" for stdin
+    format: str | None = None  # csv, tsv, jsonl, parquet; default: by extension (stdin: csv)
+    delimiter: str | None = None  # CSV only; default "," (tab for tsv)
+    encoding: str = "utf-8"
+    text_column: str | None = None
+    id_column: str | None = None
+
+    def resolved_format(self) -> str:
+        if self.format:
+            if self.format not in FORMATS:
+                raise InputError(f"unknown input format {self.format!r}; use {', '.join(FORMATS)}")
+            return self.format
+        if self.path == "-":
+            return "csv"
+        suffix = Path(self.path).suffix.lower()
+        if suffix not in _SUFFIXES:
+            raise InputError(
+                f"cannot tell the format of {self.path} from its extension; pass --format "
+                f"({', '.join(FORMATS)})"
+            )
+        return _SUFFIXES[suffix]
+
+
+def choose_text_column(columns: list[str], requested: str | None, where: str) -> str:
+    """``requested``, else ``review``/``text`` (any case), else the only column."""
+    if requested is not None:
+        if requested not in columns:
+            raise InputError(
+                f"{where} has no column {requested!r}; its columns are: {_listing(columns)}"
+            )
+        return requested
+    for guess in TEXT_COLUMN_GUESSES:
+        for column in columns:
+            if column.strip().lower() == guess:
+                return column
+    if len(columns) == 1:
+        return columns[0]
+    raise InputError(
+        f"{where}: which column holds the reviews? None is called 'review' or 'text'; its "
+        f"columns are: {_listing(columns)}. Pass --text-column NAME"
+    )
+
+
+def _listing(columns: list[str]) -> str:
+    return ", ".join(repr(c) for c in columns) or "(none)"
+
+
+def check_text(text: Any) -> str:
+    """Why a value cannot be scored as a review ('' when it can)."""
+    if text is None:
+        return "the review is missing (null)"
+    if not isinstance(text, str):
+        return f"the review is not text (a JSON {type(text).__name__})"
+    if not text.strip():
+        return "the review is empty"
+    return ""
+
+
+class RecordSource:
+    """An open input: its columns, the chosen text and id columns, and its records."""
+
+    def __init__(self, spec: InputSpec) -> None:
+        self.spec = spec
+        self.format = spec.resolved_format()
+        self.columns: list[str] = []
+        self.text_column = ""
+        self.id_column: str | None = None
+        self._raw: IO[bytes] | None = None
+        self._records: Iterator[Record] = iter(())
+        self.total_bytes: int | None = None
+
+    @property
+    def where(self) -> str:
+        return "stdin" if self.spec.path == "-" else self.spec.path
+
+    def bytes_read(self) -> int:
+        try:
+            return self._raw.tell() if self._raw is not None else 0
+        except (OSError, ValueError):
+            return 0
+
+    def __enter__(self) -> RecordSource:
+        if self.format == "parquet":
+            self._records = self._parquet()
+            return self
+        if self.spec.path == "-":
+            self._raw = sys.stdin.buffer
+        else:
+            try:
+                self._raw = open(self.spec.path, "rb")  # noqa: SIM115 (closed in __exit__)
+                self.total_bytes = Path(self.spec.path).stat().st_size
+            except OSError as error:
+                raise InputError(
+                    f"cannot read {self.spec.path}: {error.strerror or error}"
+                ) from None
+        lines = _decoded_lines(self._raw, self.spec.encoding, self.where)
+        self._records = self._jsonl(lines) if self.format == "jsonl" else self._csv(lines)
+        # Reading the header now lets a bad header fail before any output is created.
+        self._first = next(self._records, None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._raw is not None and self._raw is not sys.stdin.buffer:
+            self._raw.close()
+
+    def __iter__(self) -> Iterator[Record]:
+        if getattr(self, "_first", None) is not None:
+            yield self._first
+        yield from self._records
+
+    # -- CSV / TSV ---------------------------------------------------------------------
+
+    def _csv(self, lines: Iterator[str]) -> Iterator[Record]:
+        delimiter = self.spec.delimiter or ("\t" if self.format == "tsv" else ",")
+        if len(delimiter) != 1:
+            raise InputError(f"the delimiter must be one character, got {delimiter!r}")
+        counter = _LineCounter(lines)
+        reader = csv.reader(counter, delimiter=delimiter, strict=True)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise InputError(f"{self.where} is empty: there is no header row") from None
+        except csv.Error as error:
+            raise InputError(f"{self.where}, line 1: malformed header ({error})") from None
+        self.columns = header
+        self.text_column = choose_text_column(header, self.spec.text_column, self.where)
+        text_index = _unique_index(header, self.text_column, self.where)
+        id_index = None
+        if self.spec.id_column is not None:
+            choose_text_column(header, self.spec.id_column, self.where)  # same existence check
+            self.id_column = self.spec.id_column
+            id_index = _unique_index(header, self.spec.id_column, self.where)
+        row = 0
+        while True:
+            start = counter.count + 1
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                raise InputError(
+                    f"{self.where}, line {start}: {error} (is a quote left open?); nothing "
+                    "was written"
+                ) from None
+            row += 1
+            ident: Any = row
+            if id_index is not None and id_index < len(fields):
+                ident = fields[id_index]
+            if len(fields) != len(header):
+                if not any(fields) and len(fields) <= 1:
+                    message = "the row is blank"
+                else:
+                    message = f"the row has {len(fields)} fields; the header has {len(header)}"
+                yield Record(row, start, ident, None, message)
+                continue
+            text = fields[text_index]
+            yield Record(row, start, ident, text, check_text(text))
+
+    # -- JSON Lines ---------------------------------------------------------------------
+
+    def _jsonl(self, lines: Iterator[str]) -> Iterator[Record]:
+        row = 0
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue  # blank lines separate nothing in JSON Lines; they are not records
+            row += 1
+            try:
+                value = json.loads(line)
+            except (json.JSONDecodeError, RecursionError) as error:
+                yield Record(row, number, row, None, f"line {number} is not valid JSON ({error})")
+                continue
+            if not isinstance(value, dict):
+                kind = type(value).__name__
+                yield Record(
+                    row, number, row, None, f"line {number} is a JSON {kind}, not an object"
+                )
+                continue
+            if not self.text_column:
+                self.columns = list(value)
+                self.text_column = choose_text_column(
+                    self.columns, self.spec.text_column, self.where
+                )
+                self.id_column = self.spec.id_column
+            ident = value.get(self.id_column, row) if self.id_column else row
+            if self.text_column not in value:
+                yield Record(row, number, ident, None, f"no {self.text_column!r} field")
+                continue
+            text = value[self.text_column]
+            yield Record(
+                row, number, ident, text if isinstance(text, str) else None, check_text(text)
+            )
+
+    # -- Parquet ------------------------------------------------------------------------
+
+    def _parquet(self) -> Iterator[Record]:
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise InputError(
+                "reading Parquet needs pyarrow: pip install 'lstm-sentiment[parquet]'"
+            ) from None
+        if self.spec.path == "-":
+            raise InputError("Parquet cannot be read from stdin; pass a file path")
+        try:
+            parquet = pq.ParquetFile(self.spec.path)
+        except Exception as error:  # pyarrow raises several unrelated types
+            raise InputError(f"cannot read {self.spec.path} as Parquet: {error}") from None
+        self.total_bytes = parquet.metadata.num_rows
+        self.columns = parquet.schema_arrow.names
+        self.text_column = choose_text_column(self.columns, self.spec.text_column, self.where)
+        _unique_index(self.columns, self.text_column, self.where)
+        wanted = [self.text_column]
+        if self.spec.id_column is not None:
+            choose_text_column(self.columns, self.spec.id_column, self.where)
+            self.id_column = self.spec.id_column
+            wanted.append(self.spec.id_column)
+        return self._parquet_rows(parquet, wanted)
+
+    def _parquet_rows(self, parquet: Any, wanted: list[str]) -> Iterator[Record]:
+        row = 0
+        try:
+            for batch in parquet.iter_batches(batch_size=4096, columns=wanted):
+                texts = batch.column(self.text_column).to_pylist()
+                ids = batch.column(self.id_column).to_pylist() if self.id_column else None
+                for i, text in enumerate(texts):
+                    row += 1
+                    ident = ids[i] if ids is not None else row
+                    error = check_text(text)
+                    yield Record(row, 0, ident, text if isinstance(text, str) else None, error)
+                self._parquet_rows_read = row
+        except OSError as error:
+            raise InputError(f"cannot read {self.spec.path} as Parquet: {error}") from None
+
+
+def open_input(spec: InputSpec) -> RecordSource:
+    return RecordSource(spec)
+
+
+class _LineCounter:
+    """Feeds lines to ``csv.reader`` and counts them, so records know their line numbers."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines, self.count = lines, 0
+
+    def __iter__(self) -> _LineCounter:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.count += 1
+        return line
+
+
+def _decoded_lines(raw: IO[bytes], encoding: str, where: str) -> Iterator[str]:
+    """Physical lines decoded one at a time, so a decoding error can name its line."""
+    try:
+        codec = io.TextIOWrapper(io.BytesIO(b""), encoding=encoding).encoding
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r}") from None
+    for number, line in enumerate(raw, start=1):
+        if number == 1 and codec.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig"):
+            line = line.removeprefix(b"\xef\xbb\xbf")
+        try:
+            yield line.decode(codec)
+        except UnicodeDecodeError as error:
+            bad = line[error.start : error.start + 1].hex()
+            raise InputError(
+                f"{where}, line {number}: byte 0x{bad} at column {error.start + 1} is not "
+                f"{encoding} text. If the file uses another encoding, pass it, for example "
+                "--encoding cp1252"
+            ) from None
+
+
+def _unique_index(columns: list[str], name: str, where: str) -> int:
+    count = columns.count(name)
+    if count > 1:
+        raise InputError(
+            f"{where}: the column {name!r} appears {count} times in the header, so it is "
+            "ambiguous; rename the duplicates"
+        )
+    return columns.index(name)
