@@ -14,6 +14,7 @@ written); 3 some records became error records (the output has them, with the rea
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,11 +22,10 @@ from typing import Annotated, Any
 import typer
 
 from lstm_sentiment.runtime import __version__
-from lstm_sentiment.runtime.batch import BatchOptions, Summary, TooManyErrors, score_file
-from lstm_sentiment.runtime.model import ModelError, SentimentModel
-from lstm_sentiment.runtime.providers import ProviderError
-from lstm_sentiment.runtime.readers import FORMATS, InputError, InputSpec
-from lstm_sentiment.runtime.writers import OUTPUT_FORMATS, OutputError
+
+# numpy and onnxruntime are imported inside the commands, so that --help stays instant.
+FORMATS = ("csv", "tsv", "jsonl", "parquet")
+OUTPUT_FORMATS = FORMATS
 
 EXIT_OK, EXIT_USAGE, EXIT_ROW_ERRORS, EXIT_TOO_MANY_ERRORS, EXIT_INTERRUPTED = 0, 2, 3, 4, 130
 
@@ -75,7 +75,10 @@ def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _load(model: str, provider: str, threads: int | None = None) -> SentimentModel:
+def _load(model: str, provider: str, threads: int | None = None) -> Any:
+    from lstm_sentiment.runtime.model import ModelError, SentimentModel
+    from lstm_sentiment.runtime.providers import ProviderError
+
     try:
         return SentimentModel.load(model, provider, threads)
     except (ModelError, ProviderError) as error:
@@ -136,6 +139,10 @@ def batch(
 ) -> None:
     """Score every record of INPUT: one output record per input record, in input order, with
     id, score (probability of positive), label and error."""
+    from lstm_sentiment.runtime.batch import BatchOptions, TooManyErrors, score_file
+    from lstm_sentiment.runtime.readers import InputError, InputSpec
+    from lstm_sentiment.runtime.writers import OutputError
+
     spec = InputSpec(input, input_format, delimiter, encoding, text_column, id_column)
     target = output or _default_output(input, output_format)
     options = BatchOptions(model, provider, batch_size, window, threads, max_errors, output_format)
@@ -154,7 +161,7 @@ def batch(
         raise typer.Exit(EXIT_ROW_ERRORS)
 
 
-def _print_summary(summary: Summary, target: str) -> None:
+def _print_summary(summary: Any, target: str) -> None:
     where = "stdout" if target == "-" else target
     typer.echo(
         f"{summary.rows:,} read, {summary.scored:,} scored, {summary.errors:,} errors; "
@@ -271,6 +278,7 @@ def compare(
     """Accuracy, precision, recall, F1, ROC-AUC, agreement, |Δp|, size and speed of models
     on a labelled file."""
     from lstm_sentiment.runtime.compare import CompareError, compare_models, render_table
+    from lstm_sentiment.runtime.readers import InputError, InputSpec
 
     spec = InputSpec(labelled, input_format, delimiter, encoding, text_column, None)
     loaded = [_load(m, provider) for m in (models or ["fp32", "int8"])]
@@ -296,9 +304,19 @@ def _root(
 
 
 def main() -> None:
-    """Console entry point: Ctrl-C ends quietly with exit code 130."""
+    """Console entry point: Ctrl-C ends quietly with exit code 130, and an unexpected failure
+    prints one line (set LSTM_SENTIMENT_DEBUG=1 for the traceback) with exit code 1."""
     try:
         app()
     except KeyboardInterrupt:
         typer.echo("interrupted; nothing was written", err=True)
         raise SystemExit(EXIT_INTERRUPTED) from None
+    except Exception as error:
+        if os.environ.get("LSTM_SENTIMENT_DEBUG"):
+            raise
+        typer.echo(
+            f"error: unexpected failure ({type(error).__name__}: {error}); nothing was written. "
+            "Please report it; LSTM_SENTIMENT_DEBUG=1 shows the traceback.",
+            err=True,
+        )
+        raise SystemExit(1) from None

@@ -42,6 +42,8 @@ def output_format(path: str, requested: str | None) -> str:
         return requested
     if path == "-":
         return "csv"
+    if Path(path).is_dir():
+        raise OutputError(f"cannot write {path}: it is a folder")
     suffix = Path(path).suffix.lower()
     if suffix not in _SUFFIXES:
         raise OutputError(f"cannot tell the output format of {path}; pass --output-format")

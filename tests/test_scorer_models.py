@@ -1,0 +1,300 @@
+"""The runtime's side of models: untrusted files refused before a session exists, execution
+providers chosen without silent fallback, and the info/compare commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+from typer.testing import CliRunner
+
+from lstm_sentiment.runtime import model as model_module
+from lstm_sentiment.runtime.cli import app
+from lstm_sentiment.runtime.model import MODELS_DIR, NAMED_MODELS, ModelError, SentimentModel
+from lstm_sentiment.runtime.providers import (
+    CPU,
+    CUDA,
+    TENSORRT,
+    ProviderError,
+    check_started,
+    select_providers,
+)
+
+runner = CliRunner()
+FP32 = MODELS_DIR / NAMED_MODELS["fp32"]
+
+
+@pytest.fixture(scope="module")
+def shipped() -> onnx.ModelProto:
+    return onnx.load(FP32)
+
+
+def save(model: onnx.ModelProto, path, **kwargs):
+    onnx.save(model, path, **kwargs)
+    return path
+
+
+def refused(path, match: str):
+    with pytest.raises(ModelError, match=match):
+        SentimentModel.load(path)
+    result = runner.invoke(app, ["info", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+# -- untrusted model files ---------------------------------------------------------------------
+
+
+def test_a_file_that_is_not_onnx_is_refused(tmp_path):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(b"this is plainly not a protobuf model at all" * 3)
+    refused(path, "not a readable ONNX model|not an ONNX model")
+
+
+def test_a_truncated_model_is_refused(tmp_path):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(FP32.read_bytes()[: FP32.stat().st_size // 2])
+    refused(path, "truncated|not a readable")
+
+
+def test_an_empty_or_tiny_file_is_refused(tmp_path):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(b"")
+    refused(path, "not an ONNX model")
+
+
+def test_external_data_outside_the_model_folder_is_refused(tmp_path, shipped):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    model = onnx.ModelProto()
+    model.CopyFrom(shipped)
+    big = max(model.graph.initializer, key=lambda t: len(t.raw_data))
+    big.data_location = TensorProto.EXTERNAL
+    big.ClearField("raw_data")
+    entry = big.external_data.add()
+    entry.key, entry.value = "location", "../../etc/passwd"
+    refused(save(model, folder / "m.onnx"), "outside the model's folder")
+    entry.value = "/etc/passwd"
+    refused(save(model, folder / "m.onnx"), "outside the model's folder")
+
+
+def test_external_data_inside_the_model_folder_is_allowed(tmp_path, shipped):
+    path = tmp_path / "m.onnx"
+    model = onnx.ModelProto()
+    model.CopyFrom(shipped)  # saving as external data rewrites the proto in place
+    onnx.save(model, path, save_as_external_data=True, location="weights.bin", size_threshold=1024)
+    loaded = SentimentModel.load(path)
+    np.testing.assert_allclose(
+        loaded.score(["a great film"]),
+        SentimentModel.load("fp32").score(["a great film"]),
+        atol=1e-6,
+    )
+
+
+def test_a_foreign_operator_domain_is_refused(tmp_path, shipped):
+    model = onnx.ModelProto()
+    model.CopyFrom(shipped)
+    model.graph.node[0].domain = "com.example.evil"
+    model.opset_import.add(domain="com.example.evil", version=1)
+    refused(save(model, tmp_path / "m.onnx"), "com.example.evil")
+
+
+def test_inputs_or_outputs_that_do_not_match_the_contract_are_refused(tmp_path, shipped):
+    model = onnx.ModelProto()
+    model.CopyFrom(shipped)
+    model.graph.input[0].type.tensor_type.elem_type = TensorProto.INT64
+    refused(save(model, tmp_path / "a.onnx"), "token_ids")
+    model.CopyFrom(shipped)
+    model.graph.output[0].name = "logits"
+    refused(save(model, tmp_path / "b.onnx"), "positive_probability")
+
+
+def test_a_model_without_our_contract_is_refused(tmp_path):
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["token_ids"], ["positive_probability"], to=TensorProto.FLOAT)],
+        "g",
+        [helper.make_tensor_value_info("token_ids", TensorProto.INT32, ["b", "t"])],
+        [helper.make_tensor_value_info("positive_probability", TensorProto.FLOAT, ["b", "t"])],
+    )
+    path = save(helper.make_model(graph), tmp_path / "m.onnx")
+    refused(path, "rank 1|no lstm-sentiment text contract")
+
+
+def test_a_tampered_contract_in_the_metadata_is_refused(tmp_path, shipped):
+    model = onnx.ModelProto()
+    model.CopyFrom(shipped)
+    for prop in model.metadata_props:
+        if prop.key == "lstm_sentiment.contract":
+            data = json.loads(prop.value)
+            data["vocabulary"][5] = data["vocabulary"][4]
+            prop.value = json.dumps(data)
+    refused(save(model, tmp_path / "m.onnx"), "appears twice")
+
+
+def test_a_missing_model_path_is_a_clear_error():
+    with pytest.raises(ModelError, match="no model file"):
+        SentimentModel.load("/no/such/model.onnx")
+
+
+def test_checks_happen_before_any_session_is_created(tmp_path, monkeypatch):
+    created = []
+    monkeypatch.setattr(model_module.ort, "InferenceSession", lambda *a, **k: created.append(a))
+    path = tmp_path / "m.onnx"
+    path.write_bytes(b"\x08\x07" * 50)
+    with pytest.raises(ModelError):
+        SentimentModel.load(path)
+    assert created == []
+
+
+# -- execution providers -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("requested", "available", "expected"),
+    [
+        ("auto", [CPU], [CPU]),
+        ("auto", [TENSORRT, CUDA, CPU], [CUDA, CPU]),
+        ("cpu", [CUDA, CPU], [CPU]),
+        ("cuda", [CUDA, CPU], [CUDA, CPU]),
+        ("tensorrt", [TENSORRT, CUDA, CPU], [TENSORRT, CUDA, CPU]),
+    ],
+)
+def test_provider_selection(requested, available, expected):
+    assert select_providers(requested, available) == expected
+
+
+@pytest.mark.parametrize("requested", ["cuda", "tensorrt"])
+def test_an_explicit_gpu_provider_that_is_missing_is_an_error_not_a_fallback(requested):
+    with pytest.raises(ProviderError, match="offers only CPUExecutionProvider"):
+        select_providers(requested, [CPU])
+
+
+def test_an_unknown_provider_is_an_error():
+    with pytest.raises(ProviderError, match="unknown provider"):
+        select_providers("tpu", [CPU])
+
+
+def test_a_gpu_provider_that_silently_failed_to_start_is_caught():
+    with pytest.raises(ProviderError, match="could not start"):
+        check_started("cuda", [CUDA, CPU], [CPU])
+    assert check_started("auto", [CUDA, CPU], [CPU]) == "cpu"  # auto may fall back, and says so
+    assert check_started("cuda", [CUDA, CPU], [CUDA, CPU]) == "cuda"
+
+
+def test_the_cli_refuses_cuda_on_a_cpu_only_onnxruntime(tmp_path, monkeypatch):
+    monkeypatch.setattr(model_module.ort, "get_available_providers", lambda: [CPU])
+    source = tmp_path / "in.csv"
+    source.write_text("review\ngreat\n")
+    result = runner.invoke(
+        app, ["batch", str(source), "--provider", "cuda", "-o", str(tmp_path / "o.csv")]
+    )
+    assert result.exit_code == 2 and "onnxruntime-gpu" in result.output
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_auto_uses_cuda_when_offered_and_reports_it(monkeypatch):
+    seen = {}
+
+    class FakeSession:
+        def __init__(self, path, options, providers):
+            seen["providers"] = providers
+
+        def get_providers(self):
+            return seen["providers"]
+
+        def get_modelmeta(self):
+            class Meta:
+                custom_metadata_map = {
+                    k: v for k, v in ((p.key, p.value) for p in onnx.load(FP32).metadata_props)
+                }
+
+            return Meta()
+
+    monkeypatch.setattr(model_module.ort, "get_available_providers", lambda: [CUDA, CPU])
+    monkeypatch.setattr(model_module.ort, "InferenceSession", FakeSession)
+    loaded = SentimentModel.load("fp32", "auto")
+    assert seen["providers"] == [CUDA, CPU] and loaded.provider == "cuda"
+
+
+# -- info and compare ------------------------------------------------------------------------
+
+
+def test_info_prints_what_the_model_says_about_itself():
+    result = runner.invoke(app, ["info", "int8", "--json"])
+    assert result.exit_code == 0, result.output
+    details = json.loads(result.output)
+    assert details["variant"] == "int8" and details["vocab_size"] == 10_000
+    assert details["max_length"] == 500 and details["threshold"] == 0.5
+    assert details["quantization"]["weight_type"] == "QInt8"
+    assert details["inputs"][0]["name"] == "token_ids"
+    assert 0.8 < details["evaluation"]["accuracy"] < 1
+    text = runner.invoke(app, ["info"]).output
+    assert "contract_version" in text and "evaluation" in text
+
+
+def test_compare_prints_a_table_json_and_a_plot(tmp_path):
+    labelled = tmp_path / "l.csv"
+    labelled.write_text(
+        "review,label\ngreat film,positive\nawful film,negative\nloved it,1\nboring,0\n"
+        "wonderful,pos\ndull,neg\n,pos\n"
+    )
+    result = runner.invoke(app, ["compare", str(labelled), "--plot", str(tmp_path / "p.png")])
+    assert result.exit_code == 0, result.output
+    assert "fp32" in result.output and "int8" in result.output
+    assert "1 records skipped" in result.output
+    assert (tmp_path / "p.png").stat().st_size > 1000
+    report = json.loads(runner.invoke(app, ["compare", str(labelled), "--json"]).output)
+    assert report["reviews"] == 6 and report["skipped"] == 1
+    first, second = report["models"]
+    assert first["accuracy"] == 1.0 and 0.99 <= second["agreement_with_first"] <= 1
+    assert second["max_abs_dp"] < 0.2 and second["bytes"] < first["bytes"]
+
+
+def test_compare_refuses_labels_it_cannot_read(tmp_path):
+    labelled = tmp_path / "l.csv"
+    labelled.write_text("review,label\ngreat film,maybe\n")
+    result = runner.invoke(app, ["compare", str(labelled)])
+    assert result.exit_code == 2 and "line 2" in result.output and "'maybe'" in result.output
+
+
+# -- a light runtime -------------------------------------------------------------------------------
+
+
+def test_the_cli_in_a_subprocess_never_imports_tensorflow(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("review\ngreat film\n")
+    code = (
+        "import sys\n"
+        "from lstm_sentiment.runtime.cli import main\n"
+        f"sys.argv = ['scorer', 'batch', {str(source)!r}, '-o', {str(tmp_path / 'o.csv')!r}]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('tensorflow', 'keras', 'tf2onnx', 'onnx'))\n"
+        "print(code, heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0 []"
+
+
+def test_help_imports_neither_numpy_nor_onnxruntime():
+    code = (
+        "import sys\nfrom typer.testing import CliRunner\n"
+        "from lstm_sentiment.runtime.cli import app\n"
+        "r = CliRunner().invoke(app, ['batch', '--help'])\n"
+        "print(r.exit_code, sorted(m for m in ('numpy', 'onnxruntime') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0 []"
+
+
+def test_python_dash_m_runs_the_scorer():
+    out = subprocess.run(
+        [sys.executable, "-m", "lstm_sentiment.runtime", "--version"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0 and out.stdout.startswith("lstm-sentiment ")
