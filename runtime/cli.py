@@ -126,12 +126,25 @@ def batch(
             "this cannot be scored.",
         ),
     ] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Reviews per model call.")] = 256,
+    batch_size: Annotated[int, typer.Option(min=1, help="Reviews per model call.")] = 64,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Model calls run at once. Default: one per core (at most 4) "
+            "on the CPU, 1 on a GPU.",
+        ),
+    ] = None,
     window: Annotated[
         int, typer.Option(min=1, help="Records read and length-sorted together.")
     ] = 8192,
     threads: Annotated[
-        int | None, typer.Option(min=1, help="onnxruntime intra-op threads (default: all cores).")
+        int | None,
+        typer.Option(
+            min=1,
+            help="onnxruntime intra-op threads per model call. Default: 1 on "
+            "the CPU, onnxruntime's choice on a GPU.",
+        ),
     ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar, no summary.")
@@ -145,7 +158,23 @@ def batch(
 
     spec = InputSpec(input, input_format, delimiter, encoding, text_column, id_column)
     target = output or _default_output(input, output_format)
-    options = BatchOptions(model, provider, batch_size, window, threads, max_errors, output_format)
+    options = BatchOptions(
+        model=model,
+        provider=provider,
+        batch_size=batch_size,
+        window=window,
+        threads=threads,
+        max_errors=max_errors,
+        output_format=output_format,
+        workers=workers,
+    )
+    from lstm_sentiment.runtime.batch import parallelism
+    from lstm_sentiment.runtime.providers import ProviderError
+
+    try:
+        threads, options.workers = parallelism(provider, threads, workers)
+    except ProviderError as error:
+        raise fail(str(error)) from None
     loaded = _load(model, provider, threads)
     show = not quiet and sys.stderr.isatty()
     try:

@@ -298,3 +298,15 @@ def test_python_dash_m_runs_the_scorer():
         text=True,
     )
     assert out.returncode == 0 and out.stdout.startswith("lstm-sentiment ")
+
+
+def test_default_parallelism_is_one_thread_per_batch_on_cpu_and_one_stream_on_gpu(monkeypatch):
+    from lstm_sentiment.runtime import batch
+
+    monkeypatch.setattr(model_module.ort, "get_available_providers", lambda: [CPU])
+    monkeypatch.setattr(batch.os, "cpu_count", lambda: 16)
+    assert batch.parallelism("auto", None, None) == (1, batch.MAX_DEFAULT_WORKERS)
+    assert batch.parallelism("cpu", 3, 2) == (3, 2)
+    monkeypatch.setattr(model_module.ort, "get_available_providers", lambda: [CUDA, CPU])
+    assert batch.parallelism("auto", None, None) == (None, 1)
+    assert batch.parallelism("cpu", None, None) == (1, batch.MAX_DEFAULT_WORKERS)
