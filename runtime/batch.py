@@ -150,9 +150,20 @@ def _encode(window: list[Record], model: SentimentModel) -> tuple[list[str], lis
     return errors, encoded
 
 
+FIRST_WINDOW = 512
+
+
 def _windows(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
-    while window := list(islice(records, size)):
+    """Windows that start small and double up to ``size``.
+
+    The model cannot start before the first window is read and tokenized, so a small first
+    window gets it going at once; later windows are large, so that length-sorting leaves
+    little padding.
+    """
+    current = min(FIRST_WINDOW, size)
+    while window := list(islice(records, current)):
         yield window
+        current = min(size, current * 2)
 
 
 def _check_errors(summary: Summary, errors: list[str], limit: int | None) -> None:

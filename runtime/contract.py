@@ -61,7 +61,6 @@ TOKEN_PATTERN = r"[a-z0-9]+(?:'[a-z0-9]+)*"
 # tag matches is the same as replacing tags by a space before tokenizing.
 _SCANNER = re.compile(f"{LINE_BREAK_PATTERN}|({TOKEN_PATTERN})")
 _TOKEN = re.compile(TOKEN_PATTERN)
-_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
 
 Keep = Literal["last", "first"]
 MAX_SUPPORTED_LENGTH = 100_000
@@ -73,8 +72,12 @@ class ContractError(ValueError):
 
 def ascii_lower(text: str) -> str:
     """Lowercase A-Z only (rule 1); non-ASCII characters are returned unchanged."""
-    # str.lower() is a fast C loop and equals the rule on pure-ASCII text.
-    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+    # str.lower() is a fast C loop and equals the rule on pure-ASCII text. bytes.lower()
+    # changes only ASCII bytes, and UTF-8 never uses ASCII bytes inside a multi-byte
+    # character, so the round trip is the rule too ('surrogatepass' keeps lone surrogates).
+    if text.isascii():
+        return text.lower()
+    return text.encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")
 
 
 def tokenize(text: str) -> list[str]:
@@ -105,6 +108,13 @@ def build_vocabulary(counts: Counter[str], vocab_size: int) -> tuple[str, ...]:
     return tuple(token for token, _ in ranked[: vocab_size - FIRST_WORD_ID])
 
 
+class _Index(dict):
+    """Token -> id, with every unknown token mapping to the out-of-vocabulary id."""
+
+    def __missing__(self, token: str) -> int:
+        return OOV_ID
+
+
 @dataclass(frozen=True)
 class TextContract:
     """Vocabulary, maximum length and truncation side: everything that turns text into ids."""
@@ -118,7 +128,7 @@ class TextContract:
         vocabulary = tuple(self.vocabulary)
         object.__setattr__(self, "vocabulary", vocabulary)
         _check_fields(vocabulary, self.max_length, self.keep)
-        index = {token: FIRST_WORD_ID + i for i, token in enumerate(vocabulary)}
+        index = _Index((token, FIRST_WORD_ID + i) for i, token in enumerate(vocabulary))
         object.__setattr__(self, "_index", index)
 
     @classmethod
@@ -142,12 +152,15 @@ class TextContract:
 
     def encode(self, text: str) -> np.ndarray:
         """The ids of one review (rule 5), as int32, unpadded."""
-        index = self._index
-        ids = [index.get(token, OOV_ID) for token in tokenize(text)]
+        # map() over the dict's C-level lookup; misses fall to _Index.__missing__.
+        tokens = tokenize(text)
         room = self.max_length - 1
-        if len(ids) > room:
-            ids = ids[-room:] if self.keep == "last" else ids[:room]
-        return np.array([START_ID, *ids], dtype=np.int32)
+        if len(tokens) > room:
+            tokens = tokens[-room:] if self.keep == "last" else tokens[:room]
+        ids = np.empty(len(tokens) + 1, dtype=np.int32)
+        ids[0] = START_ID
+        ids[1:] = list(map(self._index.__getitem__, tokens))
+        return ids
 
     def encode_batch(
         self, texts: Sequence[str], pad_to: int | None = None

@@ -123,12 +123,16 @@ class RecordSource:
         self._raw: IO[bytes] | None = None
         self._records: Iterator[Record] = iter(())
         self.total_bytes: int | None = None
+        self._parquet_rows_read = 0
 
     @property
     def where(self) -> str:
         return "stdin" if self.spec.path == "-" else self.spec.path
 
     def bytes_read(self) -> int:
+        """Progress so far, in the unit of ``total_bytes`` (rows for Parquet)."""
+        if self.format == "parquet":
+            return self._parquet_rows_read
         try:
             return self._raw.tell() if self._raw is not None else 0
         except (OSError, ValueError):
@@ -260,7 +264,7 @@ class RecordSource:
             parquet = pq.ParquetFile(self.spec.path)
         except Exception as error:  # pyarrow raises several unrelated types
             raise InputError(f"cannot read {self.spec.path} as Parquet: {error}") from None
-        self.total_bytes = parquet.metadata.num_rows
+        self.total_bytes = parquet.metadata.num_rows  # progress counts rows here
         self.columns = parquet.schema_arrow.names
         self.text_column = choose_text_column(self.columns, self.spec.text_column, self.where)
         _unique_index(self.columns, self.text_column, self.where)

@@ -1,0 +1,254 @@
+"""Benchmark: the textbook's Keras inference against the exported models, in one run.
+
+    python -m lstm_sentiment.export.benchmark runs/textbook [--data PATH] [--big-gb 1]
+
+On the same weights and the 25,000-review IMDb test split (written as a CSV first):
+
+1. Keras ``model.predict`` at fixed length 500 with its default batch size, as the textbook
+   does it (model only: tokens precomputed);
+2. onnxruntime fp32 at fixed length 500 on the naive export (the unmasked twin without the
+   lengths pass), batch 32, model only;
+3. onnxruntime fp32 and int8 on the shipped graphs with length-sorted batches, model only;
+4. ``scorer batch`` fp32 and int8 end to end (CSV in, CSV out, a fresh process each run,
+   median of ``--repeats``), with each process's peak memory;
+5. with ``--big-gb``, ``scorer batch`` on a CSV of that many GB (test reviews repeated):
+   time and peak memory.
+
+It prints reviews/s, the ratios against Keras, peak memory, and the share of this machine's
+float32 roofline: FLOPs the LSTMs need at the real token lengths divided by the time and by
+a measured float32 matmul peak (numpy, all cores). Machine, CPU flags and versions are
+printed with the figures; figures from another machine are not comparable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lstm_sentiment.export.release import machine
+from lstm_sentiment.runtime.contract import TextContract, pad_batch
+from lstm_sentiment.runtime.model import MODELS_DIR, NAMED_MODELS, SentimentModel
+from lstm_sentiment.train import imdb
+from lstm_sentiment.train.config import TrainConfig
+
+
+def lstm_flops_per_token(config: TrainConfig) -> int:
+    """Multiply-adds x 2 of both LSTM layers for one time step (the rest is negligible)."""
+    first = 8 * config.lstm1_units * (config.embedding_dim + config.lstm1_units)
+    second = 8 * config.lstm2_units * (config.lstm1_units + config.lstm2_units)
+    return first + second
+
+
+def matmul_peak_gflops(size: int = 2048, repeats: int = 7) -> float:
+    """Median float32 matmul throughput of this machine (numpy's BLAS, all cores)."""
+    a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
+    b = np.random.default_rng(1).standard_normal((size, size), dtype=np.float32)
+    a @ b  # warm-up
+    rates = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        a @ b
+        rates.append(2 * size**3 / (time.perf_counter() - started) / 1e9)
+    return statistics.median(rates)
+
+
+def timed(function: Any, *args: Any) -> float:
+    started = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - started
+
+
+# Runs `scorer batch` and reports its own peak memory. VmHWM belongs to the process's
+# address space after exec; ru_maxrss from wait4 would also count the pages the child
+# shared with this (large, TensorFlow-holding) parent between fork and exec.
+_CHILD = """
+import atexit, resource, runpy, sys
+def peak():
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+atexit.register(lambda: print(f"PEAK_KB {peak()}", file=sys.stderr))
+sys.argv = ["scorer", *sys.argv[1:]]
+runpy.run_module("lstm_sentiment.runtime", run_name="__main__")
+"""
+
+
+def run_scorer(csv_path: Path, model: str, out: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one ``scorer batch`` process."""
+    command = [
+        sys.executable,
+        "-c",
+        _CHILD,
+        "batch",
+        str(csv_path),
+        "-o",
+        str(out),
+        "--model",
+        model,
+        "--quiet",
+    ]
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"scorer batch failed: {result.stderr[-2000:]}")
+    peak_kb = int(result.stderr.rsplit("PEAK_KB ", 1)[1].split()[0])
+    return seconds, peak_kb / 1024
+
+
+def big_csv(reviews: list[imdb.Review], path: Path, gigabytes: float) -> int:
+    rows, target = 0, gigabytes * 1e9
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["id", "review"])
+        while f.tell() < target:
+            for review in reviews:
+                writer.writerow([rows, review.text])
+                rows += 1
+                if rows % 1000 == 0 and f.tell() >= target:
+                    break
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "run_dir", type=Path, help="the trained folder the shipped models came from"
+    )
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--big-gb", type=float, default=0.0)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    config = TrainConfig.load(args.run_dir / "config.json")
+    contract = TextContract.load(args.run_dir / "contract.json")
+    reviews = imdb.load_split(imdb.resolve_source(args.data), "test")
+    texts = [r.text for r in reviews]
+    n = len(texts)
+    encoded = [contract.encode(t) for t in texts]
+    fixed, _ = pad_batch(encoded, pad_to=contract.max_length)
+    tokens = int(sum(len(e) for e in encoded))
+    flops = tokens * lstm_flops_per_token(config)
+    peak = matmul_peak_gflops()
+    figures: dict[str, Any] = {
+        "machine": machine(),
+        "python": platform.python_version(),
+        "reviews": n,
+        "tokens": tokens,
+        "lstm_gflop_needed": flops / 1e9,
+        "matmul_peak_gflops": peak,
+        "rows": {},
+    }
+
+    def record(name: str, seconds: float, memory_mb: float | None = None) -> None:
+        figures["rows"][name] = {
+            "reviews_per_second": n / seconds,
+            "seconds": seconds,
+            "roofline_share": flops / seconds / 1e9 / peak,
+            "peak_mb": memory_mb,
+        }
+        print(f"  {name:44} {n / seconds:9,.0f} reviews/s", flush=True)
+
+    print(f"machine: {figures['machine']}; float32 matmul peak {peak:.0f} GFLOP/s", flush=True)
+
+    from lstm_sentiment.export.convert import convert
+    from lstm_sentiment.train.model import load_model
+
+    keras_model = load_model(args.run_dir / "model.keras")
+    keras_model.predict(fixed[:64], verbose=0)
+    # Keras' default batch size (32), as the textbook calls it; verbose=0 keeps the progress
+    # bar's terminal output out of the timing.
+    record(
+        "keras predict, length 500 (textbook)",
+        timed(lambda: keras_model.predict(fixed, verbose=0)),
+    )
+
+    import onnx
+    import onnxruntime as ort
+
+    with tempfile.TemporaryDirectory() as work_dir:
+        work = Path(work_dir)
+        onnx.save(convert(args.run_dir, lengths_pass=False), work / "naive.onnx")
+        naive = ort.InferenceSession(str(work / "naive.onnx"), providers=["CPUExecutionProvider"])
+
+        def naive_run() -> None:
+            for start in range(0, n, 32):
+                naive.run(None, {"token_ids": fixed[start : start + 32]})
+
+        record("onnxruntime fp32, length 500 (naive export)", timed(naive_run))
+        for variant in ("fp32", "int8"):
+            model = SentimentModel.load(variant, "cpu", threads=1)
+            model.score_encoded(encoded[:256])
+            workers = max(1, min(os.cpu_count() or 1, 4))
+            record(
+                f"onnxruntime {variant}, length-sorted (model only)",
+                timed(model.score_encoded, encoded, 64, workers),
+            )
+
+        test_csv = work / "imdb-test.csv"
+        imdb.write_csv(reviews, test_csv)
+        for variant in ("fp32", "int8"):
+            runs = [run_scorer(test_csv, variant, work / "out.csv") for _ in range(args.repeats)]
+            seconds = statistics.median(r[0] for r in runs)
+            record(f"scorer batch {variant} (CSV in, CSV out)", seconds, max(r[1] for r in runs))
+
+        if args.big_gb:
+            path = work / "big.csv"
+            rows = big_csv(reviews, path, args.big_gb)
+            size = path.stat().st_size / 1e9
+            figures["big"] = {"gigabytes": size, "rows": rows}
+            for variant in ("fp32", "int8"):
+                seconds, memory = run_scorer(path, variant, work / "big-out.csv")
+                figures["big"][variant] = {
+                    "seconds": seconds,
+                    "peak_mb": memory,
+                    "reviews_per_second": rows / seconds,
+                }
+                print(
+                    f"  scorer batch {variant} on {size:.2f} GB ({rows:,} rows): "
+                    f"{rows / seconds:,.0f} reviews/s, peak {memory:.0f} MB",
+                    flush=True,
+                )
+
+    keras = figures["rows"]["keras predict, length 500 (textbook)"]["reviews_per_second"]
+    print()
+    print(f"{'':46} {'reviews/s':>10} {'x Keras':>8} {'roofline':>9} {'peak MB':>8}")
+    for name, row in figures["rows"].items():
+        memory = f"{row['peak_mb']:.0f}" if row["peak_mb"] else "-"
+        print(
+            f"{name:46} {row['reviews_per_second']:10,.0f} "
+            f"{row['reviews_per_second'] / keras:8.2f} {row['roofline_share']:9.1%} {memory:>8}"
+        )
+    fp32 = figures["rows"]["scorer batch fp32 (CSV in, CSV out)"]["reviews_per_second"]
+    int8 = figures["rows"]["scorer batch int8 (CSV in, CSV out)"]["reviews_per_second"]
+    print(
+        f"\nint8 / fp32 end to end: {int8 / fp32:.2f}; files: "
+        + ", ".join(
+            f"{v} {(MODELS_DIR / NAMED_MODELS[v]).stat().st_size / 1e6:.2f} MB"
+            for v in ("fp32", "int8")
+        )
+    )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
