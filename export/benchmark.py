@@ -14,10 +14,11 @@ On the same weights and the 25,000-review IMDb test split (written as a CSV firs
 5. with ``--big-gb``, ``scorer batch`` on a CSV of that many GB (test reviews repeated):
    time and peak memory.
 
-It prints reviews/s, the ratios against Keras, peak memory, and the share of this machine's
-float32 roofline: FLOPs the LSTMs need at the real token lengths divided by the time and by
-a measured float32 matmul peak (numpy, all cores). Machine, CPU flags and versions are
-printed with the figures; figures from another machine are not comparable.
+Every row is the median of ``--repeats`` runs (default 3). It prints reviews/s, the
+ratios against Keras, peak memory, and the share of this machine's float32 roofline: FLOPs
+the LSTMs need at the real token lengths divided by the time and by a measured float32
+matmul peak (numpy, all cores). Machine, CPU flags and versions are printed with the
+figures; figures from another machine are not comparable.
 """
 
 from __future__ import annotations
@@ -64,10 +65,17 @@ def matmul_peak_gflops(size: int = 2048, repeats: int = 7) -> float:
     return statistics.median(rates)
 
 
+REPEATS = 3
+
+
 def timed(function: Any, *args: Any) -> float:
-    started = time.perf_counter()
-    function(*args)
-    return time.perf_counter() - started
+    """Median wall seconds of ``REPEATS`` calls (machines are noisy; one run is not a figure)."""
+    runs = []
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        function(*args)
+        runs.append(time.perf_counter() - started)
+    return statistics.median(runs)
 
 
 # Runs `scorer batch` and reports its own peak memory. VmHWM belongs to the process's
@@ -136,6 +144,8 @@ def main() -> None:
     parser.add_argument("--big-gb", type=float, default=0.0)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
+    global REPEATS
+    REPEATS = args.repeats
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     config = TrainConfig.load(args.run_dir / "config.json")
