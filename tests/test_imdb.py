@@ -77,27 +77,25 @@ def test_an_archive_without_the_layout_is_refused(tmp_path):
         imdb.load_split(archive, "train", check_counts=False)
 
 
+def assert_refused(tmp_path, files, split, match):
+    archive = write_archive(tmp_path / "a.tar.gz", files)
+    with pytest.raises(imdb.DataError, match=match):
+        imdb.load_split(archive, split, check_counts=False)
+
+
 def test_an_empty_label_folder_is_refused(tmp_path):
     files = {k: v for k, v in tiny_layout().items() if "/test/neg/" not in k}
-    archive = write_archive(tmp_path / "a.tar.gz", files)
-    with pytest.raises(imdb.DataError, match="no reviews in test/neg"):
-        imdb.load_split(archive, "test", check_counts=False)
+    assert_refused(tmp_path, files, "test", "no reviews in test/neg")
 
 
 def test_a_rating_that_contradicts_its_folder_is_refused(tmp_path):
-    files = tiny_layout()
-    files["aclImdb/train/pos/99_2.txt"] = b"mislabelled"
-    archive = write_archive(tmp_path / "a.tar.gz", files)
-    with pytest.raises(imdb.DataError, match="train/pos/99 .* rating 2"):
-        imdb.load_split(archive, "train", check_counts=False)
+    files = {**tiny_layout(), "aclImdb/train/pos/99_2.txt": b"mislabelled"}
+    assert_refused(tmp_path, files, "train", "train/pos/99 .* rating 2")
 
 
 def test_an_id_stored_twice_is_refused(tmp_path):
-    files = tiny_layout()
-    files["aclImdb/train/pos/0_10.txt"] = b"same id as 0_7.txt"
-    archive = write_archive(tmp_path / "a.tar.gz", files)
-    with pytest.raises(imdb.DataError, match="ids twice .*train/pos/0"):
-        imdb.load_split(archive, "train", check_counts=False)
+    files = {**tiny_layout(), "aclImdb/train/pos/0_10.txt": b"same id as 0_7.txt"}
+    assert_refused(tmp_path, files, "train", "ids twice .*train/pos/0")
 
 
 def test_a_corrupt_archive_is_a_data_error(tmp_path):

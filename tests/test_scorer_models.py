@@ -276,8 +276,12 @@ def test_the_cli_in_a_subprocess_never_imports_tensorflow(tmp_path):
         "('tensorflow', 'keras', 'tf2onnx', 'onnx'))\n"
         "print(code, heavy)\n"
     )
+    assert run_python(code) == "0 []"
+
+
+def run_python(code: str) -> str:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "0 []"
+    return out.stdout.strip()
 
 
 def test_help_imports_neither_numpy_nor_onnxruntime():
@@ -287,8 +291,7 @@ def test_help_imports_neither_numpy_nor_onnxruntime():
         "r = CliRunner().invoke(app, ['batch', '--help'])\n"
         "print(r.exit_code, sorted(m for m in ('numpy', 'onnxruntime') if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "0 []"
+    assert run_python(code) == "0 []"
 
 
 def test_python_dash_m_runs_the_scorer():
