@@ -1,0 +1,239 @@
+"""Build the text contract as an ONNX graph, and put it in front of a token-id model.
+
+    from lstm_sentiment.export.text_graph import raw_text_model
+    model = raw_text_model(onnx.load("lstm-sentiment-int8.onnx"), contract)
+
+The result takes ``review``, a 1-D string tensor, and gives ``positive_probability``: apps in
+any language embed one file and never reimplement the tokenizer. The graph is generated from
+the same ``TextContract`` object as the Python encoder, rule by rule:
+
+- tokens: onnxruntime's ``com.microsoft.Tokenizer`` with the regex
+  ``<[Bb][Rr] */?>|[A-Za-z0-9]+(?:'[A-Za-z0-9]+)*``. It matches upper and lower case ASCII
+  explicitly (no ``(?i)``, whose Unicode case folding would let the Kelvin sign match ``k``),
+  so a token is exactly a contract token before lowercasing, or a line-break tag;
+- lowercase: ``StringNormalizer`` with ``locale="C"`` on the tokens, which are pure ASCII,
+  so it is exact whatever the platform's locales;
+- line-break tags are dropped (``RegexFullMatch`` on ``<.*``, standard since opset 20);
+- ids: ``ai.onnx.ml.LabelEncoder`` over the vocabulary, unknown tokens to the OOV id;
+- truncation and the start id: each row's kept tokens are compacted with ``CumSum`` and
+  ``ScatterElements``, the first (``keep="last"``) or last tokens beyond ``max_length - 1``
+  dropped, and the start id put in front; rows are post-padded, as the token model expects.
+
+It uses the contrib ``Tokenizer``, so it runs on onnxruntime (every build, Node and mobile
+included) rather than on any ONNX runtime; the standard-op alternative (split/concat loops)
+was measured about twice as slow, and the token-id model stays available for other runtimes.
+"""
+
+from __future__ import annotations
+
+import onnx
+from onnx import TensorProto, helper
+
+from lstm_sentiment.runtime.contract import (
+    FIRST_WORD_ID,
+    OOV_ID,
+    PAD_ID,
+    START_ID,
+    TOKEN_PATTERN,
+    TextContract,
+)
+
+TEXT_INPUT = "review"
+IDS = "token_ids"
+OPSET = 20  # RegexFullMatch; every op of the token-id graph means the same at 20 as at 17
+ML_OPSET = 4  # LabelEncoder with a default for strings
+_RAW_TOKEN = TOKEN_PATTERN.replace("[a-z0-9]", "[A-Za-z0-9]")
+_TAG = "<[Bb][Rr] */?>"
+
+
+def _const(name: str, values: list[int]) -> onnx.NodeProto:
+    tensor = helper.make_tensor(name, TensorProto.INT64, [len(values)], values)
+    return helper.make_node("Constant", [], [name], value=tensor)
+
+
+def _scalar(name: str, value: int) -> onnx.NodeProto:
+    tensor = helper.make_tensor(name, TensorProto.INT64, [], [value])
+    return helper.make_node("Constant", [], [name], value=tensor)
+
+
+def text_graph_nodes(
+    contract: TextContract, source: str = TEXT_INPUT, prefix: str = "tx_"
+) -> list[onnx.NodeProto]:
+    """Nodes from ``source`` (string ``[N]``) to ``token_ids`` (int32 ``[N, W]``)."""
+    p = prefix
+    room = contract.max_length - 1
+    vocabulary = list(contract.vocabulary)
+    n = helper.make_node
+    nodes = [
+        _const(p + "minus_one", [-1]),
+        _const(p + "zero_1d", [0]),
+        _const(p + "one_1d", [1]),
+        _scalar(p + "zero", 0),
+        _scalar(p + "one", 1),
+        _scalar(p + "room", room),
+        helper.make_node(
+            "Constant",
+            [],
+            [p + "blank"],
+            value=helper.make_tensor(p + "blank", TensorProto.STRING, [1], [b""]),
+        ),
+        # Tokens [N, T] (T = most tokens in a row; rows padded with "").
+        n(
+            "Tokenizer",
+            [source],
+            [p + "raw_tokens"],
+            domain="com.microsoft",
+            mark=0,
+            pad_value="",
+            mincharnum=1,
+            tokenexp=f"{_TAG}|{_RAW_TOKEN}",
+        ),
+        # StringNormalizer refuses an empty tensor: lowercase [tokens..., ""] and drop the "".
+        n("Reshape", [p + "raw_tokens", p + "minus_one"], [p + "flat"]),
+        n("Concat", [p + "flat", p + "blank"], [p + "flat_plus"], axis=0),
+        n(
+            "StringNormalizer",
+            [p + "flat_plus"],
+            [p + "lower_plus"],
+            case_change_action="LOWER",
+            locale="C",
+            is_case_sensitive=1,
+        ),
+        n("Shape", [p + "flat"], [p + "flat_size"]),
+        n("Slice", [p + "lower_plus", p + "zero_1d", p + "flat_size"], [p + "lower"]),
+        # The row count N and the row width T, also for an empty batch.
+        n("Shape", [source], [p + "n_1d"]),
+        n("Max", [p + "n_1d", p + "one_1d"], [p + "n_or_1"]),
+        n("Div", [p + "flat_size", p + "n_or_1"], [p + "t_1d"]),
+        n("Concat", [p + "n_1d", p + "t_1d"], [p + "nt"], axis=0),
+        # ids, with tags and padding as 0.
+        n(
+            "LabelEncoder",
+            [p + "lower"],
+            [p + "looked_up"],
+            domain="ai.onnx.ml",
+            keys_strings=["", *vocabulary],
+            values_int64s=[PAD_ID, *range(FIRST_WORD_ID, FIRST_WORD_ID + len(vocabulary))],
+            default_int64=OOV_ID,
+        ),
+        n("RegexFullMatch", [p + "lower"], [p + "is_tag"], pattern="<.*"),
+        n("Where", [p + "is_tag", p + "zero", p + "looked_up"], [p + "flat_ids"]),
+        n("Reshape", [p + "flat_ids", p + "nt"], [p + "ids"], allowzero=1),  # T or N may be 0
+        # Compact each row: position of every kept token among the row's kept tokens.
+        n("Greater", [p + "ids", p + "zero"], [p + "keep"]),
+        n("Cast", [p + "keep"], [p + "keep_i"], to=TensorProto.INT64),
+        n("CumSum", [p + "keep_i", p + "one"], [p + "rank"]),
+        n("ReduceSum", [p + "keep_i", p + "one_1d"], [p + "count"], keepdims=1),
+    ]
+    if contract.keep == "last":
+        nodes += [  # drop the first (count - room) kept tokens
+            n("Sub", [p + "count", p + "room"], [p + "excess"]),
+            n("Max", [p + "excess", p + "zero"], [p + "shift"]),
+            n("Sub", [p + "rank", p + "shift"], [p + "position"]),
+        ]
+    else:
+        nodes += [n("Identity", [p + "rank"], [p + "position"])]
+    nodes += [
+        n("GreaterOrEqual", [p + "position", p + "one"], [p + "after_start"]),
+        n("LessOrEqual", [p + "position", p + "room"], [p + "in_room"]),
+        n("And", [p + "after_start", p + "in_room"], [p + "fits"]),
+        n("And", [p + "fits", p + "keep"], [p + "valid"]),
+        # Width W = min(longest row, room) + 1; the column W collects what is dropped.
+        n("Reshape", [p + "count", p + "minus_one"], [p + "counts"]),
+        n("Concat", [p + "counts", p + "zero_1d"], [p + "counts_0"], axis=0),
+        n("ReduceMax", [p + "counts_0"], [p + "longest"], keepdims=0),
+        n("Min", [p + "longest", p + "room"], [p + "kept"]),
+        n("Add", [p + "kept", p + "one"], [p + "width"]),
+        n("Where", [p + "valid", p + "position", p + "width"], [p + "target"]),
+        n("Add", [p + "width", p + "one"], [p + "width_plus"]),
+        n("Unsqueeze", [p + "width_plus", p + "zero_1d"], [p + "width_plus_1d"]),
+        n("Concat", [p + "n_1d", p + "width_plus_1d"], [p + "canvas_shape"], axis=0),
+        n(
+            "ConstantOfShape",
+            [p + "canvas_shape"],
+            [p + "canvas"],
+            value=helper.make_tensor(p + "c0", TensorProto.INT64, [1], [0]),
+        ),
+        n(
+            "ScatterElements",
+            [p + "canvas", p + "target", p + "ids"],
+            [p + "scattered"],
+            axis=1,
+            reduction="add",
+        ),
+        n("Unsqueeze", [p + "width", p + "zero_1d"], [p + "width_1d"]),
+        n("Slice", [p + "scattered", p + "zero_1d", p + "width_1d", p + "one_1d"], [p + "body"]),
+        # The start id in column 0 of every row.
+        n("Range", [p + "zero", p + "width", p + "one"], [p + "columns"]),
+        n("Equal", [p + "columns", p + "zero"], [p + "is_first"]),
+        n("Cast", [p + "is_first"], [p + "first_i"], to=TensorProto.INT64),
+        _scalar(p + "start", START_ID),
+        n("Mul", [p + "first_i", p + "start"], [p + "start_row"]),
+        n("Add", [p + "body", p + "start_row"], [p + "with_start"]),
+        n("Cast", [p + "with_start"], [IDS], to=TensorProto.INT32),
+    ]
+    return nodes
+
+
+def text_only_model(contract: TextContract) -> onnx.ModelProto:
+    """The pre-processing graph alone: ``review`` -> ``token_ids`` (for tests and debugging)."""
+    graph = helper.make_graph(
+        text_graph_nodes(contract),
+        "lstm_sentiment_text_contract",
+        [helper.make_tensor_value_info(TEXT_INPUT, TensorProto.STRING, ["batch"])],
+        [helper.make_tensor_value_info(IDS, TensorProto.INT32, ["batch", "time"])],
+    )
+    return _with_opsets(helper.make_model(graph), {})
+
+
+def raw_text_model(token_model: onnx.ModelProto, contract: TextContract) -> onnx.ModelProto:
+    """``token_model`` (input ``token_ids``) with the text graph in front of it.
+
+    onnxruntime's LSTM crashes the process on an empty batch (seen with 1.32), so an empty
+    input is scored as one blank review and the output sliced back to nothing.
+    """
+    model = onnx.ModelProto()
+    model.CopyFrom(token_model)
+    graph = model.graph
+    (old_input,) = [i for i in graph.input if i.name == IDS]
+    (old_output,) = graph.output
+    inner = "tx_scores_plus"
+    for node in graph.node:
+        node.output[:] = [inner if o == old_output.name else o for o in node.output]
+    guard = [
+        helper.make_node(
+            "Constant",
+            [],
+            ["tx_blank_row"],
+            value=helper.make_tensor("tx_blank_row", TensorProto.STRING, [1], [b""]),
+        ),
+        # One blank review only when the batch is empty: any extra row would change the
+        # int8 model's scores, whose activation scales are computed over the whole batch.
+        _const("tx_guard_zero", [0]),
+        _const("tx_guard_one", [1]),
+        helper.make_node("Shape", [TEXT_INPUT], ["tx_in_n"]),
+        helper.make_node("Min", ["tx_in_n", "tx_guard_one"], ["tx_nonempty"]),
+        helper.make_node("Sub", ["tx_guard_one", "tx_nonempty"], ["tx_blanks"]),
+        helper.make_node("Slice", ["tx_blank_row", "tx_guard_zero", "tx_blanks"], ["tx_extra"]),
+        helper.make_node("Concat", [TEXT_INPUT, "tx_extra"], ["tx_reviews_plus"], axis=0),
+    ]
+    nodes = guard + text_graph_nodes(contract, source="tx_reviews_plus")
+    graph.input.remove(old_input)
+    graph.input.insert(0, helper.make_tensor_value_info(TEXT_INPUT, TensorProto.STRING, ["batch"]))
+    for node in reversed(nodes):
+        graph.node.insert(0, node)
+    graph.node.extend(
+        [
+            helper.make_node("Slice", [inner, "tx_guard_zero", "tx_in_n"], [old_output.name]),
+        ]
+    )
+    others = {o.domain: o.version for o in model.opset_import if o.domain not in ("", "ai.onnx")}
+    return _with_opsets(model, others)
+
+
+def _with_opsets(model: onnx.ModelProto, others: dict[str, int]) -> onnx.ModelProto:
+    opsets = {**others, "": OPSET, "ai.onnx.ml": ML_OPSET, "com.microsoft": 1}
+    del model.opset_import[:]
+    model.opset_import.extend(helper.make_opsetid(d, v) for d, v in sorted(opsets.items()))
+    model.ir_version = max(model.ir_version, 9)
+    return model

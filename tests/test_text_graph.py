@@ -1,0 +1,92 @@
+"""The in-graph text contract: the same ids as the Python contract, for any text."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lstm_sentiment.export.text_graph import raw_text_model, text_only_model
+from lstm_sentiment.runtime.contract import TextContract
+from lstm_sentiment.runtime.model import MODELS_DIR, NAMED_MODELS, SentimentModel
+
+SHIPPED = SentimentModel.load("fp32", "cpu").contract
+SMALL = TextContract(("the", "film", "don't", "great", "br", "k", "i"), max_length=6)
+SMALL_FIRST = TextContract(SMALL.vocabulary, max_length=6, keep="first")
+
+
+def session(model: onnx.ModelProto) -> ort.InferenceSession:
+    onnx.checker.check_model(model, full_check=True)
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
+GRAPHS = {id(c): session(text_only_model(c)) for c in (SHIPPED, SMALL, SMALL_FIRST)}
+
+
+def graph_ids(contract: TextContract, texts: list[str]) -> np.ndarray:
+    return GRAPHS[id(contract)].run(None, {"review": np.array(texts, dtype=object)})[0]
+
+
+def assert_same_ids(contract: TextContract, texts: list[str]) -> None:
+    got = graph_ids(contract, texts)
+    expected, _ = contract.encode_batch(texts)
+    assert got.dtype == np.int32
+    if not texts:
+        assert got.shape[0] == 0
+        return
+    np.testing.assert_array_equal(got, expected)
+
+
+EDGE_CASES = [
+    "A GREAT film<br />The END<BR/>x<Br >y<br    />z<br",
+    "Café, naïve ÉTÉ — 映画 😀 \u212a \u0130 ǅ ß",
+    "don't 'quoted' rock'n'roll a''b students' '",
+    "tab\tnew\nline\r\nnul\x00end\x1b[0m",
+    "",
+    "   ",
+    "!!!",
+    "great " * 1000 + "the end",
+]
+
+
+@pytest.mark.parametrize(
+    "contract", [SHIPPED, SMALL, SMALL_FIRST], ids=["shipped", "small", "first"]
+)
+def test_edge_cases_give_the_python_ids(contract):
+    assert_same_ids(contract, EDGE_CASES)
+    for text in EDGE_CASES:
+        assert_same_ids(contract, [text])
+
+
+def test_an_empty_batch_gives_an_empty_result():
+    assert_same_ids(SHIPPED, [])
+
+
+PIECE = st.one_of(
+    st.text(st.characters(codec="utf-8"), max_size=8),
+    st.text(st.sampled_from(list("abcXYZ019' <>/brBR\n\t")), max_size=8),
+    st.sampled_from(["<br />", "<BR/>", "<br>", "<bR  />", "don't", "''", "\u212a", "\u0130"]),
+)
+TEXT = st.lists(PIECE, max_size=25).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(TEXT, min_size=1, max_size=6))
+def test_any_unicode_batch_gives_the_python_ids(texts):
+    assert_same_ids(SMALL, texts)
+    assert_same_ids(SMALL_FIRST, texts)
+
+
+@pytest.mark.parametrize("variant", ["fp32", "int8"])
+def test_the_raw_text_model_scores_exactly_like_the_token_model(variant):
+    token = SentimentModel.load(variant, "cpu")
+    raw = session(raw_text_model(onnx.load(MODELS_DIR / NAMED_MODELS[variant]), token.contract))
+    batches = [EDGE_CASES, EDGE_CASES[:1], ["a fine film", "a dull film"] * 5]
+    for texts in batches:
+        got = raw.run(None, {"review": np.array(texts, dtype=object)})[0]
+        ids, _ = token.contract.encode_batch(texts)
+        np.testing.assert_allclose(got, token.score_ids(ids), atol=1e-6)
+    assert raw.run(None, {"review": np.array([], dtype=object)})[0].shape == (0,)
