@@ -37,6 +37,10 @@ def render_card(f: dict[str, Any]) -> str:
     )
     config = ", ".join(f"{k}={v}" for k, v in f["training_config"].items())
     mobile = _mobile_section(f.get("mobile") or {})
+    sizes = f["sizes"]
+    text_sizes = ", ".join(
+        f"`{name}` {_mb(sizes[name])}" for name in ("text-fp32", "text-int8") if name in sizes
+    )
     subset_note = (
         "\n**These figures come from a subset of the test split; this is not a release.**\n"
         if f.get("test_subset")
@@ -90,6 +94,10 @@ int8: onnxruntime dynamic quantization, weight type {q["weight_type"]}, per-chan
 {q["per_channel"]}, reduce_range {q["reduce_range"]}, op types {", ".join(q["op_types"])}.
 The int8 model uses onnxruntime contrib operators (`com.microsoft.DynamicQuantizeLSTM`) and
 runs on onnxruntime only; the fp32 model uses standard ONNX operators only.
+
+Raw-text models ({text_sizes}) take review strings and run the text contract in the
+graph (onnxruntime's contrib `com.microsoft.Tokenizer`, `ai.onnx.ml.LabelEncoder`, opset 20);
+they score exactly like the token-id files on the same batches (gates above).
 
 Figures measured on: {m["cpu"]}, {m["cores"]} cores, {m["system"]}; CPU flags
 {", ".join(m["flags"]) or "unknown"}. int8 arithmetic differs between CPUs with and without

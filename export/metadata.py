@@ -8,7 +8,7 @@ Keys (values are JSON unless noted), all prefixed ``lstm_sentiment.``:
 | ``labels`` | ``["negative", "positive"]``: the label below and at/above the threshold |
 | ``threshold`` | decision threshold on ``positive_probability`` (0.5) |
 | ``model_version`` | the release's version string |
-| ``variant`` | ``"fp32"`` or ``"int8"`` |
+| ``variant`` | ``"fp32"``, ``"int8"``, ``"text-fp32"`` or ``"text-int8"`` |
 | ``quantization`` | ``null`` or the dynamic-quantization options used |
 | ``training_config`` | the resolved training recipe |
 | ``training`` | training time, kept epoch, framework versions |
@@ -30,6 +30,11 @@ from lstm_sentiment.runtime.model import INPUT, META_PREFIX, OUTPUT
 IO = {
     "input": {"name": INPUT, "type": "int32", "shape": ["batch", "time"]},
     "output": {"name": OUTPUT, "type": "float32", "shape": ["batch"]},
+}
+TEXT_IO = {
+    "input": {"name": "review", "type": "string", "shape": ["batch"]},
+    "output": {"name": OUTPUT, "type": "float32", "shape": ["batch"]},
+    "token_count": {"name": "token_count", "type": "int32", "shape": ["batch"]},
 }
 
 

@@ -28,13 +28,15 @@ import onnx
 
 from lstm_sentiment.export.card import CARD_FILE, FIGURES_FILE, render_card
 from lstm_sentiment.export.convert import OPSET, convert
-from lstm_sentiment.export.metadata import exporter_versions, set_metadata
+from lstm_sentiment.export.metadata import TEXT_IO, exporter_versions, set_metadata
 from lstm_sentiment.export.quantize import QuantOptions, quantize
+from lstm_sentiment.export.text_graph import raw_text_model
 from lstm_sentiment.export.validate import (
     against_keras,
     batch_invariance,
     int8_gate,
     padding_invariance,
+    raw_text_agreement,
     require,
 )
 from lstm_sentiment.runtime.atomic import atomic_output
@@ -44,6 +46,18 @@ from lstm_sentiment.runtime.model import NAMED_MODELS, SentimentModel
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
 from lstm_sentiment.train.fit import subset
+
+# Texts the raw-text gate always includes: what real reviews rarely contain.
+EDGE_TEXTS = [
+    "",
+    "   ",
+    "!!! ???",
+    "Café ÉTÉ naïve 映画 😀 \u212a \u0130",
+    "one<br />two<BR/>three<Br  >four<br",
+    "tab\tnew\nline\r\nnul\x00end",
+    "don't 'quoted' rock'n'roll a''b",
+    "great " * 800 + "but the ending",
+]
 
 
 @dataclass
@@ -126,6 +140,7 @@ def export_release(
             "exporter": base_meta["exporter"],
             "machine": machine(),
         }
+        text_checks = []
         for variant, path in (("fp32", fp32_path), ("int8", int8_path)):
             model = onnx.load(path)
             quant = None if variant == "fp32" else options.quantization.as_dict()
@@ -137,10 +152,25 @@ def export_release(
             set_metadata(model, contract, version=options.version, variant=variant, extra=extra)
             onnx.checker.check_model(model, full_check=True)
             onnx.save(model, path)
+            # The raw-text twin: the same file with the text contract as a graph in front.
+            raw = raw_text_model(model, contract)
+            extra = {**extra, "io": TEXT_IO}
+            set_metadata(
+                raw, contract, version=options.version, variant=f"text-{variant}", extra=extra
+            )
+            onnx.checker.check_model(raw, full_check=True)
+            onnx.save(raw, work / NAMED_MODELS[f"text-{variant}"])
+            text_checks += raw_text_agreement(
+                SentimentModel.load(work / NAMED_MODELS[f"text-{variant}"]),
+                SentimentModel.load(path),
+                [*check_texts, *EDGE_TEXTS],
+                variant,
+            )
+        require(text_checks)
+        figures["checks"] += [c.as_dict() for c in text_checks]
         figures["sizes"] = {
             "keras": (run / "model.keras").stat().st_size,
-            "fp32": fp32_path.stat().st_size,
-            "int8": int8_path.stat().st_size,
+            **{name: (work / file).stat().st_size for name, file in NAMED_MODELS.items()},
         }
         figures["mobile"] = mobile_checks(work, [fp32_path, int8_path]) if options.mobile else {}
         out.mkdir(parents=True, exist_ok=True)

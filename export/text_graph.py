@@ -3,7 +3,8 @@
     from lstm_sentiment.export.text_graph import raw_text_model
     model = raw_text_model(onnx.load("lstm-sentiment-int8.onnx"), contract)
 
-The result takes ``review``, a 1-D string tensor, and gives ``positive_probability``: apps in
+The result takes ``review``, a 1-D string tensor, and gives ``positive_probability`` (and
+``token_count``, the ids each review became, start id included: 1 means no word): apps in
 any language embed one file and never reimplement the tokenizer. The graph is generated from
 the same ``TextContract`` object as the Python encoder, rule by rule:
 
@@ -40,6 +41,7 @@ from lstm_sentiment.runtime.contract import (
 
 TEXT_INPUT = "review"
 IDS = "token_ids"
+TOKEN_COUNT = "token_count"
 OPSET = 20  # RegexFullMatch; every op of the token-id graph means the same at 20 as at 17
 ML_OPSET = 4  # LabelEncoder with a default for strings
 _RAW_TOKEN = TOKEN_PATTERN.replace("[a-z0-9]", "[A-Za-z0-9]")
@@ -225,8 +227,15 @@ def raw_text_model(token_model: onnx.ModelProto, contract: TextContract) -> onnx
     graph.node.extend(
         [
             helper.make_node("Slice", [inner, "tx_guard_zero", "tx_in_n"], [old_output.name]),
+            # Ids per review, the start id included (1 = no word the model reads).
+            helper.make_node("Reshape", ["tx_count", "tx_minus_one"], ["tx_count_flat"]),
+            helper.make_node("Min", ["tx_count_flat", "tx_room"], ["tx_count_kept"]),
+            helper.make_node("Add", ["tx_count_kept", "tx_one"], ["tx_length"]),
+            helper.make_node("Slice", ["tx_length", "tx_guard_zero", "tx_in_n"], ["tx_length_n"]),
+            helper.make_node("Cast", ["tx_length_n"], [TOKEN_COUNT], to=TensorProto.INT32),
         ]
     )
+    graph.output.append(helper.make_tensor_value_info(TOKEN_COUNT, TensorProto.INT32, ["batch"]))
     others = {o.domain: o.version for o in model.opset_import if o.domain not in ("", "ai.onnx")}
     return _with_opsets(model, others)
 

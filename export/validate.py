@@ -7,7 +7,9 @@ Each check returns a ``Check`` (name, measured value, limit, pass/fail); ``requi
 - padding invariance: a review scored alone at its own length, padded to the contract's
   max length, and inside a batch of longer reviews agrees within 1e-5;
 - batch-size invariance: batches of 1, 16, 100 and 256 agree within 1e-5;
-- int8 vs fp32 on the full test split: accuracy drop <= 0.3 points, label agreement >= 99.5%.
+- int8 vs fp32 on the full test split: accuracy drop <= 0.3 points, label agreement >= 99.5%;
+- each raw-text model vs its token-id model on the same batches: max |Δp| <= 1e-6 and
+  identical id counts, on the check reviews and on edge cases.
 """
 
 from __future__ import annotations
@@ -111,6 +113,34 @@ def int8_gate(
             f">= {MIN_AGREEMENT}",
             agreement >= MIN_AGREEMENT,
         ),
+    ]
+
+
+RAW_TEXT_TOLERANCE = 1e-6
+
+
+def raw_text_agreement(
+    raw: SentimentModel, token: SentimentModel, texts: Sequence[str], variant: str
+) -> list[Check]:
+    """The raw-text model vs its token-id model on the same batches of 64: scores within
+    1e-6 and the same id counts. (Same batches: int8 activation scales depend on the batch.)"""
+    worst, wrong_counts = 0.0, 0
+    for start in range(0, len(texts), 64):
+        chunk = list(texts[start : start + 64])
+        got, counts = raw.session.run(
+            ["positive_probability", "token_count"], {"review": np.array(chunk, dtype=object)}
+        )
+        ids, lengths = token.contract.encode_batch(chunk)
+        worst = max(worst, _max_delta(got, token.score_ids(ids)))
+        wrong_counts += int(np.sum(counts != lengths))
+    return [
+        Check(
+            f"text-{variant} vs {variant} max abs dp",
+            worst,
+            f"<= {RAW_TEXT_TOLERANCE}",
+            worst <= RAW_TEXT_TOLERANCE,
+        ),
+        Check(f"text-{variant} id counts that differ", wrong_counts, "== 0", wrong_counts == 0),
     ]
 
 

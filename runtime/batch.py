@@ -119,10 +119,15 @@ def score_file(
         open_output(output, fmt) as writer,
         ThreadPoolExecutor(max_workers=1) as pool,
     ):
-        pending: tuple[list[Record], list[str], Future[np.ndarray]] | None = None
+        pending: tuple[list[Record], list[str], Future[Any]] | None = None
         for window in _windows(iter(source), options.window):
-            errors, encoded = _encode(window, model)
-            future = pool.submit(model.score_encoded, encoded, options.batch_size, workers)
+            if model.takes_text:  # the contract runs in the graph, which also counts the ids
+                errors = [record.error for record in window]
+                texts = [r.text or "" for r, e in zip(window, errors, strict=True) if not e]
+                future = pool.submit(model.score_texts, texts, options.batch_size, workers)
+            else:
+                errors, encoded = _encode(window, model)
+                future = pool.submit(model.score_encoded, encoded, options.batch_size, workers)
             if pending is not None:
                 _write(writer, *pending, summary, threshold, negative, positive)
             pending = (window, errors, future)
@@ -131,6 +136,7 @@ def score_file(
                 progress(source.bytes_read(), source.total_bytes)
         if pending is not None:
             _write(writer, *pending, summary, threshold, negative, positive)
+        _check_errors(summary, [], options.max_errors)  # errors found only while scoring
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -178,16 +184,28 @@ def _write(
     writer: Any,
     window: list[Record],
     errors: list[str],
-    future: Future[np.ndarray],
+    future: Future[Any],
     summary: Summary,
     threshold: float,
     negative: str,
     positive: str,
 ) -> None:
-    scores = iter(future.result())
+    result = future.result()
+    # A raw-text model also returns each review's id count; 1 means no word it reads.
+    scores, counts = (
+        (iter(result[0]), iter(result[1]))
+        if isinstance(result, tuple)
+        else (
+            iter(result),
+            None,
+        )
+    )
     rows = []
     for record, error in zip(window, errors, strict=True):
         summary.rows += 1
+        if not error and counts is not None and next(counts) <= 1:
+            next(scores)
+            error = NO_WORDS
         if error:
             summary.errors += 1
             if len(summary.first_errors) < 5:

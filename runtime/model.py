@@ -22,14 +22,29 @@ import numpy as np
 import onnxruntime as ort
 
 from lstm_sentiment.runtime.contract import ContractError, TextContract, pad_batch
-from lstm_sentiment.runtime.model_check import ModelCheckError, check_model_file
+from lstm_sentiment.runtime.model_check import (
+    FLOAT,
+    INT32,
+    STRING,
+    ModelCheckError,
+    ValueInfo,
+    check_model_file,
+    signature_of,
+)
 from lstm_sentiment.runtime.providers import check_started, select_providers
 
 META_PREFIX = "lstm_sentiment."
 INPUT = "token_ids"
 OUTPUT = "positive_probability"
+TEXT_INPUT = "review"
+TOKEN_COUNT = "token_count"
 MODELS_DIR = Path(__file__).parent / "models"
-NAMED_MODELS = {"fp32": "lstm-sentiment-fp32.onnx", "int8": "lstm-sentiment-int8.onnx"}
+NAMED_MODELS = {
+    "fp32": "lstm-sentiment-fp32.onnx",
+    "int8": "lstm-sentiment-int8.onnx",
+    "text-fp32": "lstm-sentiment-text-fp32.onnx",
+    "text-int8": "lstm-sentiment-text-int8.onnx",
+}
 DEFAULT_BATCH = 256
 
 
@@ -61,6 +76,11 @@ class SentimentModel:
     metadata: dict[str, Any]
 
     provider: str = "cpu"
+    kind: str = "ids"  # "ids": token ids in; "text": review strings in (the contract in-graph)
+
+    @property
+    def takes_text(self) -> bool:
+        return self.kind == "text"
 
     @classmethod
     def load(
@@ -76,7 +96,7 @@ class SentimentModel:
         """
         path = resolve_model_path(model)
         try:
-            check_model_file(path, INPUT, OUTPUT, META_PREFIX + "contract")
+            kind = check_model_file(path, META_PREFIX + "contract")
         except ModelCheckError as error:
             raise ModelError(str(error)) from None
         chosen = select_providers(provider, ort.get_available_providers())
@@ -92,8 +112,15 @@ class SentimentModel:
         except Exception as error:  # onnxruntime raises its own exception types
             raise ModelError(f"onnxruntime cannot load {path}: {error}") from None
         active = check_started(provider, chosen, session.get_providers())
+        if kind is None:  # ORT format: ask the loaded session for its signature
+            try:
+                kind = signature_of(
+                    path, _infos(session.get_inputs()), _infos(session.get_outputs())
+                )
+            except ModelCheckError as error:
+                raise ModelError(str(error)) from None
         metadata = read_metadata(session.get_modelmeta().custom_metadata_map, path)
-        return cls(path, session, metadata["contract"], metadata, active)
+        return cls(path, session, metadata["contract"], metadata, active, kind)
 
     @property
     def threshold(self) -> float:
@@ -137,7 +164,40 @@ class SentimentModel:
 
     def score(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH) -> np.ndarray:
         """P(positive) for each review text, through the model's own text contract."""
+        if self.takes_text:
+            return self.score_texts(texts, batch_size)[0]
         return self.score_encoded([self.contract.encode(t) for t in texts], batch_size)
+
+    def score_texts(
+        self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH, workers: int = 1
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A raw-text model's P(positive) and ids per review, in input order.
+
+        Reviews are batched by character length, a cheap stand-in for token length.
+        """
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        scores = np.empty(len(texts), dtype=np.float32)
+        counts = np.empty(len(texts), dtype=np.int32)
+        chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+        def run(rows: np.ndarray) -> None:
+            batch = np.array([texts[i] for i in rows], dtype=object)
+            scores[rows], counts[rows] = self.session.run(
+                [OUTPUT, TOKEN_COUNT], {TEXT_INPUT: batch}
+            )
+
+        if workers > 1 and len(chunks) > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(run, chunks))
+        else:
+            for rows in chunks:
+                run(rows)
+        return scores, counts
+
+
+def _infos(args: Sequence[Any]) -> list[ValueInfo]:
+    types = {"tensor(int32)": INT32, "tensor(float)": FLOAT, "tensor(string)": STRING}
+    return [ValueInfo(a.name, types.get(a.type), len(a.shape)) for a in args]
 
 
 def read_metadata(raw: dict[str, str], path: Path) -> dict[str, Any]:

@@ -8,8 +8,9 @@ format directly, enough to refuse, with a clear reason and before a session exis
   that resolve elsewhere) or point at missing files;
 - operator domains other than the standard ones and onnxruntime's ``com.microsoft``
   (which our int8 export uses), in the graph and in any subgraph;
-- inputs and outputs that do not match the contract (``token_ids`` int32 ``[batch, time]``
-  in, ``positive_probability`` float32 ``[batch]`` out);
+- inputs and outputs that match neither of our signatures (``token_ids`` int32
+  ``[batch, time]`` in, or ``review`` strings ``[batch]`` in; ``positive_probability``
+  float32 ``[batch]`` out, plus ``token_count`` int32 ``[batch]`` for string input);
 - a missing or invalid text contract in the metadata.
 
 ONNX-format files get every check. ORT-format (``.ort``) files are flatbuffers: they are
@@ -25,7 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ALLOWED_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "com.microsoft"}
-INT32, FLOAT = 6, 1  # TensorProto.DataType
+INT32, FLOAT, STRING = 6, 1, 8  # TensorProto.DataType
+# The two signatures our exports have: token ids in, or review strings in.
+SIGNATURES = {
+    "ids": ([("token_ids", INT32, 2)], [("positive_probability", FLOAT, 1)]),
+    "text": (
+        [("review", STRING, 1)],
+        [("positive_probability", FLOAT, 1), ("token_count", INT32, 1)],
+    ),
+}
 MAX_DEPTH = 16  # subgraph nesting we are willing to follow
 
 
@@ -241,12 +250,11 @@ def summarize(data: bytes) -> ModelSummary:
 # -- the checks ---------------------------------------------------------------------------------
 
 
-def check_model_file(
-    path: Path, input_name: str, output_name: str, required_metadata: str
-) -> ModelSummary | None:
+def check_model_file(path: Path, required_metadata: str) -> str | None:
     """Raise ``ModelCheckError`` unless ``path`` passes every check in the module docstring.
 
-    Returns the parsed summary of an ONNX file, or ``None`` for an ORT-format file.
+    Returns the signature of an ONNX file (``"ids"`` or ``"text"``), or ``None`` for an
+    ORT-format file, whose signature onnxruntime reports after loading it.
     """
     try:
         data = path.read_bytes()
@@ -272,14 +280,44 @@ def check_model_file(
     for location in summary.external_locations:
         _check_external(path, location)
     inputs = [v for v in summary.inputs if v.name not in summary.initializers]
-    _check_io(path, "input", inputs, input_name, INT32, 2)
-    _check_io(path, "output", summary.outputs, output_name, FLOAT, 1)
+    kind = signature_of(path, inputs, summary.outputs)
     if required_metadata not in summary.metadata:
         raise ModelCheckError(
             f"{path} carries no lstm-sentiment text contract in its metadata; only models "
             "exported by lstm-sentiment can be used"
         )
-    return summary
+    return kind
+
+
+def signature_of(path: Path, inputs: list[ValueInfo], outputs: list[ValueInfo]) -> str:
+    """Which of ``SIGNATURES`` the inputs and outputs match; an error if none."""
+    found = (
+        [(v.name, v.elem_type, v.rank) for v in inputs],
+        [(v.name, v.elem_type, v.rank) for v in outputs],
+    )
+    for kind, (want_in, want_out) in SIGNATURES.items():
+        if _matches(found[0], want_in) and _matches(found[1], want_out):
+            return kind
+    described = "; ".join(
+        f"{' + '.join(n for n, _, _ in ins)} -> {' + '.join(n for n, _, _ in outs)}"
+        for ins, outs in SIGNATURES.values()
+    )
+    shown = [f"{n} (type {t}, rank {r})" for n, t, r in found[0]]
+    shown_out = [f"{n} (type {t}, rank {r})" for n, t, r in found[1]]
+    raise ModelCheckError(
+        f"{path} has inputs [{', '.join(shown)}] and outputs [{', '.join(shown_out)}]; "
+        f"expected one of: {described} (token_ids int32 rank 2, review string rank 1, "
+        "positive_probability float32 rank 1, token_count int32 rank 1)"
+    )
+
+
+def _matches(found: list[tuple[str, int | None, int | None]], wanted: list[tuple]) -> bool:
+    if len(found) != len(wanted):
+        return False
+    return all(
+        name == w_name and elem == w_elem and rank in (w_rank, None)
+        for (name, elem, rank), (w_name, w_elem, w_rank) in zip(found, wanted, strict=True)
+    )
 
 
 def _check_external(path: Path, location: str) -> None:
@@ -296,19 +334,3 @@ def _check_external(path: Path, location: str) -> None:
         )
     if not target.is_file():
         raise ModelCheckError(f"{path} refers to external data {location!r}, which is missing")
-
-
-def _check_io(
-    path: Path, kind: str, values: list[ValueInfo], name: str, elem_type: int, rank: int
-) -> None:
-    type_name = {INT32: "int32", FLOAT: "float32"}[elem_type]
-    expected = f"one {kind} {name!r} of type {type_name} and rank {rank}"
-    if len(values) != 1:
-        found = ", ".join(v.name for v in values) or "none"
-        raise ModelCheckError(f"{path} has {kind}s [{found}]; expected {expected}")
-    (value,) = values
-    if value.name != name or value.elem_type != elem_type or value.rank not in (rank, None):
-        raise ModelCheckError(
-            f"{path} has {kind} {value.name!r} (type {value.elem_type}, rank {value.rank}); "
-            f"expected {expected}"
-        )

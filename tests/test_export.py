@@ -126,6 +126,8 @@ def test_release_export_of_a_real_model_writes_self_describing_files(
             "lstm-sentiment-int8.onnx",
             "lstm-sentiment-fp32.ort",
             "lstm-sentiment-int8.ort",
+            "lstm-sentiment-text-fp32.onnx",
+            "lstm-sentiment-text-int8.onnx",
         ]
     )
     assert all(check["passed"] for check in figures["checks"])
@@ -144,3 +146,12 @@ def test_release_export_of_a_real_model_writes_self_describing_files(
         ort_model = SentimentModel.load(out / f"lstm-sentiment-{variant}.ort")
         np.testing.assert_allclose(ort_model.score(TEXTS), model.score(TEXTS), atol=1e-6)
     assert figures["sizes"]["int8"] < figures["sizes"]["fp32"] / 2
+    for variant in ("text-fp32", "text-int8"):
+        raw = SentimentModel.load(out / f"lstm-sentiment-{variant}.onnx")
+        assert raw.takes_text and raw.metadata["variant"] == variant
+        token = SentimentModel.load(out / f"lstm-sentiment-{variant[5:]}.onnx")
+        ids, _ = token.contract.encode_batch(TEXTS)
+        got = raw.session.run(["positive_probability"], {"review": np.array(TEXTS, dtype=object)})[
+            0
+        ]
+        np.testing.assert_allclose(got, token.score_ids(ids), atol=1e-6)

@@ -345,3 +345,19 @@ def test_random_valid_csvs_give_one_record_per_record_in_order(tmp_path_factory,
         assert (record["error"] == "") == (record["score"] != "")
         if not text.strip():
             assert record["error"] == "the review is empty"
+
+
+def test_the_raw_text_model_gives_the_same_output_as_the_token_model(tmp_path):
+    data = 'id,review\n1,"A great, moving film"\n2,awful\n3,""\n4,!!!\n5,"Café<br />dull"\n'
+    source = write(tmp_path, "in.csv", data)
+    outputs = {}
+    for model in ("fp32", "text-fp32"):
+        out = tmp_path / f"{model}.csv"
+        result = scorer(str(source), "-o", str(out), "--model", model, "--id-column", "id")
+        assert result.exit_code == 3, result.output
+        outputs[model] = read_csv(out)
+    assert [r["error"] for r in outputs["fp32"]] == [r["error"] for r in outputs["text-fp32"]]
+    for a, b in zip(outputs["fp32"], outputs["text-fp32"], strict=True):
+        assert (a["id"], a["label"]) == (b["id"], b["label"])
+        if a["score"]:
+            assert float(a["score"]) == pytest.approx(float(b["score"]), abs=2e-6)

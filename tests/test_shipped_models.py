@@ -32,7 +32,7 @@ def test_the_card_is_exactly_what_its_figures_render_to(figures):
     assert all(check["passed"] for check in figures["checks"])
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", [*VARIANTS, "text-fp32", "text-int8"])
 def test_each_file_describes_itself(variant, figures):
     model = SentimentModel.load(variant)
     meta = model.metadata
@@ -41,9 +41,11 @@ def test_each_file_describes_itself(variant, figures):
     assert meta["labels"] == ["negative", "positive"] and meta["threshold"] == 0.5
     assert model.contract.vocab_size == meta["training_config"]["vocab_size"] == 10_000
     assert model.contract.max_length == 500
-    assert meta["evaluation"]["this_model"] == figures[variant]
-    assert meta["exporter"]["opset"] == 17
-    assert (meta["quantization"] is None) == (variant == "fp32")
+    assert meta["evaluation"]["this_model"] == figures[variant.removeprefix("text-")]
+    assert meta["exporter"]["opset"] == 17  # of the token-id graph inside
+    assert (meta["quantization"] is None) == variant.endswith("fp32")
+    assert model.takes_text == variant.startswith("text-")
+    assert meta["io"]["input"]["name"] == ("review" if model.takes_text else "token_ids")
 
 
 def test_fp32_uses_standard_operators_only_and_int8_names_its_contrib_ops():

@@ -90,3 +90,10 @@ def test_the_raw_text_model_scores_exactly_like_the_token_model(variant):
         ids, _ = token.contract.encode_batch(texts)
         np.testing.assert_allclose(got, token.score_ids(ids), atol=1e-6)
     assert raw.run(None, {"review": np.array([], dtype=object)})[0].shape == (0,)
+
+
+def test_the_raw_text_model_reports_each_reviews_length():
+    raw = session(raw_text_model(onnx.load(MODELS_DIR / NAMED_MODELS["fp32"]), SHIPPED))
+    _, counts = raw.run(None, {"review": np.array(EDGE_CASES, dtype=object)})
+    _, lengths = SHIPPED.encode_batch(EDGE_CASES)
+    np.testing.assert_array_equal(counts, lengths)

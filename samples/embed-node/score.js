@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// Score movie reviews with lstm-sentiment's raw-text ONNX model from Node.js.
+//
+//   npm install --ignore-scripts          # the CPU binaries; the script only adds CUDA
+//   node score.js MODEL.onnx "A fine film." "Dull and far too long."
+//   node score.js MODEL.onnx --file reviews.txt          # one review per line
+//   node score.js MODEL.onnx --json "A fine film."       # machine-readable output
+//
+// The model takes the review strings themselves: the tokenizer and vocabulary run inside
+// the graph, so there is nothing to reimplement here.
+'use strict';
+
+const fs = require('fs');
+const ort = require('onnxruntime-node');
+
+function parseArgs(argv) {
+  const args = { model: argv[0], reviews: [], json: false };
+  for (let i = 1; i < argv.length; i += 1) {
+    if (argv[i] === '--json') args.json = true;
+    else if (argv[i] === '--file') {
+      const text = fs.readFileSync(argv[i + 1], 'utf8');
+      args.reviews.push(...text.split(/\r?\n/).filter((line) => line.length > 0));
+      i += 1;
+    } else args.reviews.push(argv[i]);
+  }
+  return args;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  if (!args.model || args.reviews.length === 0) {
+    console.error('usage: node score.js MODEL.onnx [--json] (REVIEW ... | --file FILE)');
+    process.exit(2);
+  }
+  const session = await ort.InferenceSession.create(args.model);
+  // The model's metadata key lstm_sentiment.threshold holds it; onnxruntime-node does not
+  // expose custom metadata, so it is repeated here.
+  const threshold = 0.5;
+  const input = new ort.Tensor('string', args.reviews, [args.reviews.length]);
+  const output = await session.run({ review: input });
+  const scores = Array.from(output.positive_probability.data);
+  const counts = Array.from(output.token_count.data);
+  const results = args.reviews.map((review, i) => ({
+    review,
+    probability: scores[i],
+    label: scores[i] >= threshold ? 'positive' : 'negative',
+    words: counts[i] - 1,
+  }));
+  if (args.json) {
+    console.log(JSON.stringify(results));
+  } else {
+    for (const r of results) {
+      console.log(`${r.label}\t${r.probability.toFixed(4)}\t${r.review}`);
+    }
+  }
+}
+
+main().catch((error) => {
+  console.error(`error: ${error.message || error}`);
+  process.exit(1);
+});

@@ -1,0 +1,89 @@
+"""The raw-text model embedded from another language: the Node.js sample under
+samples/embed-node gives the Python runtime's probabilities for the same reviews."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lstm_sentiment.runtime.model import MODELS_DIR, NAMED_MODELS, SentimentModel
+
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "embed-node"
+REVIEWS = [
+    "A wonderful, moving film; I'd watch it again.",
+    "Dull<br /><br />and far TOO long.",
+    "",
+    "Café 😀 映画",
+    "It's not bad... it's TERRIBLE!",
+]
+
+
+@pytest.fixture(scope="module")
+def node_sample(tmp_path_factory) -> Path:
+    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
+    if missing:
+        message = f"{' and '.join(missing)} not found: the Node.js sample cannot run"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    folder = tmp_path_factory.mktemp("embed-node")
+    for name in ("package.json", "score.js"):
+        shutil.copy(SAMPLE / name, folder / name)
+    subprocess.run(
+        ["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund"],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return folder
+
+
+def run_node(folder: Path, variant: str, *args: str) -> subprocess.CompletedProcess:
+    model = MODELS_DIR / NAMED_MODELS[variant]
+    return subprocess.run(
+        ["node", "score.js", str(model), *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("variant", ["text-fp32", "text-int8"])
+def test_node_gives_the_python_probabilities(node_sample, variant):
+    result = run_node(node_sample, variant, "--json", *REVIEWS)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [r["review"] for r in rows] == REVIEWS
+    python = SentimentModel.load(variant, "cpu")
+    # One batch in the same order on both sides (int8 scales depend on the batch).
+    expected, counts = python.session.run(
+        ["positive_probability", "token_count"], {"review": np.array(REVIEWS, dtype=object)}
+    )
+    np.testing.assert_allclose([r["probability"] for r in rows], expected, atol=1e-6)
+    assert [r["words"] for r in rows] == [int(c) - 1 for c in counts]
+    token = SentimentModel.load(variant.removeprefix("text-"), "cpu")
+    ids, _ = token.contract.encode_batch(REVIEWS)
+    np.testing.assert_allclose([r["probability"] for r in rows], token.score_ids(ids), atol=1e-6)
+    assert [r["label"] for r in rows][:2] == ["positive", "negative"]
+
+
+def test_node_reads_a_file_and_prints_labels(node_sample, tmp_path):
+    reviews = tmp_path / "reviews.txt"
+    reviews.write_text("A great film.\nAn awful film.\n", encoding="utf-8")
+    result = run_node(node_sample, "text-int8", "--file", str(reviews))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("positive\t") and lines[1].startswith("negative\t")
+
+
+def test_node_without_reviews_prints_usage_and_exits_2(node_sample):
+    result = run_node(node_sample, "text-fp32")
+    assert result.returncode == 2 and "usage" in result.stderr
