@@ -9,8 +9,9 @@ On the same weights and the 25,000-review IMDb test split (written as a CSV firs
 2. onnxruntime fp32 at fixed length 500 on the naive export (the unmasked twin without the
    lengths pass), batch 32, model only;
 3. onnxruntime fp32 and int8 on the shipped graphs with length-sorted batches, model only;
-4. ``scorer batch`` fp32 and int8 end to end (CSV in, CSV out, a fresh process each run,
-   median of ``--repeats``), with each process's peak memory;
+4. ``scorer batch`` end to end (CSV in, CSV out, a fresh process each run) with the fp32 and
+   int8 token-id models (tokenized in Python) and their raw-text twins (tokenized in the
+   graph), with each process's peak memory;
 5. with ``--big-gb``, ``scorer batch`` on a CSV of that many GB (test reviews repeated):
    time and peak memory.
 
@@ -215,7 +216,7 @@ def main() -> None:
 
         test_csv = work / "imdb-test.csv"
         imdb.write_csv(reviews, test_csv)
-        for variant in ("fp32", "int8"):
+        for variant in ("fp32", "int8", "text-fp32", "text-int8"):
             runs = [run_scorer(test_csv, variant, work / "out.csv") for _ in range(args.repeats)]
             seconds = statistics.median(r[0] for r in runs)
             record(f"scorer batch {variant} (CSV in, CSV out)", seconds, max(r[1] for r in runs))
