@@ -97,3 +97,26 @@ def test_the_raw_text_model_reports_each_reviews_length():
     _, counts = raw.run(None, {"review": np.array(EDGE_CASES, dtype=object)})
     _, lengths = SHIPPED.encode_batch(EDGE_CASES)
     np.testing.assert_array_equal(counts, lengths)
+
+
+RAW_FP32 = session(raw_text_model(onnx.load(MODELS_DIR / NAMED_MODELS["fp32"]), SHIPPED))
+TOKEN_FP32 = SentimentModel.load("fp32", "cpu")
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts=st.lists(TEXT, min_size=1, max_size=4))
+def test_any_unicode_batch_gets_the_token_models_scores(texts):
+    got, counts = RAW_FP32.run(None, {"review": np.array(texts, dtype=object)})
+    ids, lengths = SHIPPED.encode_batch(texts)
+    np.testing.assert_allclose(got, TOKEN_FP32.score_ids(ids), atol=1e-6)
+    np.testing.assert_array_equal(counts, lengths)
+
+
+@pytest.mark.imdb
+def test_real_test_reviews_give_the_python_ids(imdb_archive):
+    from lstm_sentiment.train import imdb
+    from lstm_sentiment.train.fit import subset
+
+    texts = [r.text for r in subset(imdb.load_split(imdb_archive, "test"), 1000, 3)]
+    for start in range(0, len(texts), 250):
+        assert_same_ids(SHIPPED, texts[start : start + 250])
