@@ -12,7 +12,7 @@ then put back in input order.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,20 +146,13 @@ class SentimentModel:
         with one intra-op thread per run this uses small CPUs better than splitting each
         small LSTM step across threads.
         """
-        order = np.argsort([len(ids) for ids in encoded], kind="stable")
         scores = np.empty(len(encoded), dtype=np.float32)
-        chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
         def run(rows: np.ndarray) -> None:
             batch, _ = pad_batch([encoded[i] for i in rows])
             scores[rows] = self.score_ids(batch)
 
-        if workers > 1 and len(chunks) > 1:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                list(pool.map(run, chunks))
-        else:
-            for rows in chunks:
-                run(rows)
+        _in_sorted_batches([len(ids) for ids in encoded], batch_size, workers, run)
         return scores
 
     def score(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH) -> np.ndarray:
@@ -175,10 +168,8 @@ class SentimentModel:
 
         Reviews are batched by character length, a cheap stand-in for token length.
         """
-        order = np.argsort([len(t) for t in texts], kind="stable")
         scores = np.empty(len(texts), dtype=np.float32)
         counts = np.empty(len(texts), dtype=np.int32)
-        chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
         def run(rows: np.ndarray) -> None:
             batch = np.array([texts[i] for i in rows], dtype=object)
@@ -186,13 +177,22 @@ class SentimentModel:
                 [OUTPUT, TOKEN_COUNT], {TEXT_INPUT: batch}
             )
 
-        if workers > 1 and len(chunks) > 1:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                list(pool.map(run, chunks))
-        else:
-            for rows in chunks:
-                run(rows)
+        _in_sorted_batches([len(t) for t in texts], batch_size, workers, run)
         return scores, counts
+
+
+def _in_sorted_batches(
+    lengths: Sequence[int], batch_size: int, workers: int, run: Callable[[np.ndarray], None]
+) -> None:
+    """Call ``run`` on row indices grouped by length, ``workers`` batches at a time."""
+    order = np.argsort(lengths, kind="stable")
+    chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    if workers > 1 and len(chunks) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(run, chunks))
+    else:
+        for rows in chunks:
+            run(rows)
 
 
 def _infos(args: Sequence[Any]) -> list[ValueInfo]:
