@@ -230,3 +230,10 @@ def test_real_archive_reviews_have_text_and_line_breaks(imdb_archive):
     assert all(r.text.strip() for r in reviews)
     assert sum("<br />" in r.text for r in reviews) > 10_000
     assert Path(imdb_archive).stat().st_size > 50_000_000
+
+
+def test_an_unreadable_review_file_is_named(tmp_path):
+    folder = write_folder(tmp_path / "x", tiny_layout())
+    (folder / "train" / "pos" / "50_9.txt").mkdir()  # a folder where a review should be
+    with pytest.raises(imdb.DataError, match=r"cannot read .*50_9\.txt"):
+        imdb.load_split(folder, "train", check_counts=False)
