@@ -58,11 +58,9 @@ def _scalar(name: str, value: int) -> onnx.NodeProto:
     return helper.make_node("Constant", [], [name], value=tensor)
 
 
-def text_graph_nodes(
-    contract: TextContract, source: str = TEXT_INPUT, prefix: str = "tx_"
-) -> list[onnx.NodeProto]:
+def text_graph_nodes(contract: TextContract, source: str = TEXT_INPUT) -> list[onnx.NodeProto]:
     """Nodes from ``source`` (string ``[N]``) to ``token_ids`` (int32 ``[N, W]``)."""
-    p = prefix
+    p = "tx_"  # every name this graph adds; raw_text_model reads tx_count, tx_room, ...
     room = contract.max_length - 1
     vocabulary = list(contract.vocabulary)
     n = helper.make_node

@@ -86,18 +86,6 @@ class Summary:
     def per_second(self) -> float:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "scored": self.scored,
-            "errors": self.errors,
-            "share_positive": round(self.share_positive, 6),
-            "seconds": round(self.seconds, 3),
-            "reviews_per_second": round(self.per_second, 1),
-            "provider": self.provider,
-            "model": self.model,
-        }
-
 
 def score_file(
     spec: InputSpec,
@@ -193,12 +181,7 @@ def _write(
     result = future.result()
     # A raw-text model also returns each review's id count; 1 means no word it reads.
     scores, counts = (
-        (iter(result[0]), iter(result[1]))
-        if isinstance(result, tuple)
-        else (
-            iter(result),
-            None,
-        )
+        (iter(r) for r in result) if isinstance(result, tuple) else (iter(result), None)
     )
     rows = []
     for record, error in zip(window, errors, strict=True):

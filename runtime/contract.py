@@ -147,9 +147,6 @@ class TextContract:
         """Rows the model's embedding table needs: the vocabulary plus the special ids."""
         return len(self.vocabulary) + FIRST_WORD_ID
 
-    def token_id(self, token: str) -> int:
-        return self._index.get(token, OOV_ID)
-
     def encode(self, text: str) -> np.ndarray:
         """The ids of one review (rule 5), as int32, unpadded."""
         # map() over the dict's C-level lookup; misses fall to _Index.__missing__.

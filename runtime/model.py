@@ -4,9 +4,10 @@
     model = SentimentModel.load("fp32")            # or "int8", or a path to an .onnx file
     model.score(["A wonderful film.", "Dull and far too long."])   # -> array of P(positive)
 
-Scoring is exact for any batching: the exported graph honours each review's true length, so
-reviews are sorted by length and run in batches padded only to their own longest review,
-then put back in input order.
+The exported graph honours each review's true length, so reviews are sorted by length and run
+in batches padded only to their own longest review, then put back in input order. For fp32
+this is exact; int8 scores move slightly with the rest of the batch (dynamic quantization
+computes activation scales per call).
 """
 
 from __future__ import annotations
