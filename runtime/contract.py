@@ -4,10 +4,10 @@ Training, export and the runtime encode text only through this module, and every
 carries the contract with it as versioned JSON (``TextContract.to_json``), so a model can
 never be fed ids made by a different tokenizer than the one it was trained with.
 
-The rule, version 1. It was chosen so that an ONNX graph can reproduce it exactly with
-onnxruntime's string operators (``StringNormalizer`` with ``locale="C"`` lowercases ASCII
-only; a regex tokenizer can find the tokens), which is why it does not use Python's
-full-Unicode ``str.lower()``:
+The rule (version 1; version 2 adds one step, below). It was chosen so that an ONNX graph
+can reproduce it exactly with onnxruntime's string operators (``StringNormalizer`` with
+``locale="C"`` lowercases ASCII only; a regex tokenizer can find the tokens), which is why
+it does not use Python's full-Unicode ``str.lower()``:
 
 1. Lowercase ASCII: ``A``-``Z`` become ``a``-``z``; every other character stays as it is.
 2. The HTML line breaks of the IMDb reviews, ``<br>``, ``<br/>``, ``<br />`` (any number of
@@ -25,6 +25,11 @@ full-Unicode ``str.lower()``:
    verdict; ``keep="first"`` keeps the beginning. Every review has length >= 1.
 6. Batches are post-padded with 0 and always travel with their true lengths, so a model
    that honours the lengths gives the same score whatever a review is padded to.
+
+Version 2 (the release recipe's) reads the typographic apostrophes that word processors and
+web pages put into contractions, U+2019 ``’``, U+2018 ``‘`` and U+02BC ``ʼ``, as ``'``
+before rule 3, so ``didn’t`` is the token ``didn't`` rather than ``didn`` and ``t``. Under
+version 1 they only separate tokens. A model keeps the version it was trained with.
 
 Example::
 
@@ -46,7 +51,8 @@ from typing import Any, Literal
 import numpy as np
 
 FORMAT = "lstm-sentiment.text-contract"
-VERSION = 1
+VERSION = 2  # the newest version; new contracts choose theirs, old ones keep theirs
+VERSIONS = (1, 2)
 
 PAD_ID = 0
 START_ID = 1
@@ -61,6 +67,11 @@ TOKEN_PATTERN = r"[a-z0-9]+(?:'[a-z0-9]+)*"
 # tag matches is the same as replacing tags by a space before tokenizing.
 _SCANNER = re.compile(f"{LINE_BREAK_PATTERN}|({TOKEN_PATTERN})")
 _TOKEN = re.compile(TOKEN_PATTERN)
+
+# Version 2's typographic apostrophes (right and left single quotation marks, modifier
+# letter apostrophe), all read as the ASCII apostrophe.
+TYPOGRAPHIC_APOSTROPHES = "\u2019\u2018\u02bc"
+_APOSTROPHES = str.maketrans(dict.fromkeys(TYPOGRAPHIC_APOSTROPHES, "'"))
 
 Keep = Literal["last", "first"]
 MAX_SUPPORTED_LENGTH = 100_000
@@ -80,19 +91,21 @@ def ascii_lower(text: str) -> str:
     return text.encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")
 
 
-def tokenize(text: str) -> list[str]:
-    """Split a review into tokens by rules 1-3."""
+def tokenize(text: str, version: int = 1) -> list[str]:
+    """Split a review into tokens by rules 1-3 of contract ``version``."""
+    if version >= 2 and not text.isascii():
+        text = text.translate(_APOSTROPHES)
     text = ascii_lower(text)
     if "<br" in text:  # most texts have no tag: skip the slower scanner for them
         return [token for token in _SCANNER.findall(text) if token]
     return _TOKEN.findall(text)
 
 
-def count_tokens(texts: Iterable[str]) -> Counter[str]:
+def count_tokens(texts: Iterable[str], version: int = 1) -> Counter[str]:
     """Token frequencies over ``texts``, the input to ``build_vocabulary``."""
     counts: Counter[str] = Counter()
     for text in texts:
-        counts.update(tokenize(text))
+        counts.update(tokenize(text, version))
     return counts
 
 
@@ -117,17 +130,19 @@ class _Index(dict):
 
 @dataclass(frozen=True)
 class TextContract:
-    """Vocabulary, maximum length and truncation side: everything that turns text into ids."""
+    """Vocabulary, maximum length, truncation side and rule version: everything that turns
+    text into ids."""
 
     vocabulary: tuple[str, ...]
     max_length: int = 500
     keep: Keep = "last"
+    version: int = 1
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         vocabulary = tuple(self.vocabulary)
         object.__setattr__(self, "vocabulary", vocabulary)
-        _check_fields(vocabulary, self.max_length, self.keep)
+        _check_fields(vocabulary, self.max_length, self.keep, self.version)
         index = _Index((token, FIRST_WORD_ID + i) for i, token in enumerate(vocabulary))
         object.__setattr__(self, "_index", index)
 
@@ -138,9 +153,11 @@ class TextContract:
         vocab_size: int = 10_000,
         max_length: int = 500,
         keep: Keep = "last",
+        version: int = 1,
     ) -> TextContract:
         """Build the contract from training text (never from evaluation text)."""
-        return cls(build_vocabulary(count_tokens(texts), vocab_size), max_length, keep)
+        vocabulary = build_vocabulary(count_tokens(texts, version), vocab_size)
+        return cls(vocabulary, max_length, keep, version)
 
     @property
     def vocab_size(self) -> int:
@@ -150,7 +167,7 @@ class TextContract:
     def encode(self, text: str) -> np.ndarray:
         """The ids of one review (rule 5), as int32, unpadded."""
         # map() over the dict's C-level lookup; misses fall to _Index.__missing__.
-        tokens = tokenize(text)
+        tokens = tokenize(text, self.version)
         room = self.max_length - 1
         if len(tokens) > room:
             tokens = tokens[-room:] if self.keep == "last" else tokens[:room]
@@ -175,8 +192,8 @@ class TextContract:
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": FORMAT,
-            "version": VERSION,
-            "rule": _rule(),
+            "version": self.version,
+            "rule": _rule(self.version),
             "special_ids": {"pad": PAD_ID, "start": START_ID, "oov": OOV_ID},
             "max_length": self.max_length,
             "keep": self.keep,
@@ -195,19 +212,20 @@ class TextContract:
         if data.get("format") != FORMAT:
             raise ContractError(f"not a text contract (format is not {FORMAT!r})")
         version = data.get("version")
-        if version != VERSION:
+        if isinstance(version, bool) or version not in VERSIONS:
             raise ContractError(
                 f"text contract version {version!r} is not supported by this lstm-sentiment "
-                f"(it reads version {VERSION}); upgrade the package or re-export the model"
+                f"(it reads versions {', '.join(map(str, VERSIONS))}); upgrade the package or "
+                "re-export the model"
             )
-        if data.get("rule") != _rule():
-            raise ContractError("text contract rule does not match version 1's rule")
+        if data.get("rule") != _rule(version):
+            raise ContractError(f"text contract rule does not match version {version}'s rule")
         if data.get("special_ids") != {"pad": PAD_ID, "start": START_ID, "oov": OOV_ID}:
-            raise ContractError("text contract special ids do not match version 1")
+            raise ContractError(f"text contract special ids do not match version {version}")
         vocabulary = data.get("vocabulary")
         if not isinstance(vocabulary, list):
             raise ContractError("text contract vocabulary must be a list of tokens")
-        return cls(tuple(vocabulary), data.get("max_length"), data.get("keep"))  # type: ignore[arg-type]
+        return cls(tuple(vocabulary), data.get("max_length"), data.get("keep"), version)  # type: ignore[arg-type]
 
     @classmethod
     def from_json(cls, text: str) -> TextContract:
@@ -244,15 +262,20 @@ def pad_batch(
     return batch, lengths
 
 
-def _rule() -> dict[str, str]:
-    return {
+def _rule(version: int) -> dict[str, str]:
+    rule = {
         "lowercase": "ascii",
         "line_break": LINE_BREAK_PATTERN,
         "token": TOKEN_PATTERN,
     }
+    if version >= 2:
+        rule["apostrophes"] = TYPOGRAPHIC_APOSTROPHES
+    return rule
 
 
-def _check_fields(vocabulary: tuple[Any, ...], max_length: Any, keep: Any) -> None:
+def _check_fields(vocabulary: tuple[Any, ...], max_length: Any, keep: Any, version: Any) -> None:
+    if isinstance(version, bool) or version not in VERSIONS:
+        raise ContractError(f"version must be one of {VERSIONS}, got {version!r}")
     if isinstance(max_length, bool) or not isinstance(max_length, int):
         raise ContractError(f"max_length must be an integer, got {max_length!r}")
     if not 2 <= max_length <= MAX_SUPPORTED_LENGTH:

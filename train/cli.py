@@ -149,21 +149,38 @@ def train(
         int | None,
         typer.Option(help="Train on a random sample of this many reviews per label [all]."),
     ] = None,
+    recipe: Annotated[
+        str | None,
+        typer.Option(
+            help="textbook (the classic network on the labelled reviews) or release (the same "
+            "network distilled from an n-gram teacher over the unlabelled reviews too) "
+            "[textbook]."
+        ),
+    ] = None,
+    unlabelled_limit: Annotated[
+        int | None,
+        typer.Option(help="Release recipe: use only this many unlabelled reviews [all]."),
+    ] = None,
 ) -> None:
-    """Train the stacked-LSTM model (best epoch by validation loss) and write its folder."""
+    """Train the stacked-LSTM model (best epoch by validation loss) and write its folder.
+
+    The release recipe resumes an interrupted run when started again with the same options."""
     overrides = {k: v for k, v in locals().items() if k in _field_names() and v is not None}
     try:
         base = TrainConfig.load(config).to_dict() if config else {}
-        resolved = TrainConfig.from_dict({**base, **overrides})
+        name = overrides.get("recipe") or base.get("recipe") or "textbook"
+        resolved = TrainConfig.for_recipe(name, **{**base, **overrides})
     except (OSError, ValueError, TypeError) as error:
         raise fail(f"bad training config: {error}") from None
     source = _source(data)
     typer.echo(f"training on {source} with {json.dumps(resolved.to_dict())}", err=True)
+    from lstm_sentiment.train.distill import RunError
     from lstm_sentiment.train.fit import train as run_training
+    from lstm_sentiment.train.teacher import TeacherError
 
     try:
         result = run_training(resolved, source, out)
-    except (imdb.DataError, ContractError) as error:
+    except (imdb.DataError, ContractError, RunError, TeacherError) as error:
         raise fail(str(error)) from None
     typer.echo(
         f"kept epoch {result.best_epoch} "

@@ -3,6 +3,11 @@
 The defaults are the textbook recipe: Embedding(10000, 64) -> LSTM(64, return_sequences)
 -> LSTM(32) -> Dense(1, sigmoid), max length 500, Adam, binary cross-entropy, 5 epochs,
 batch 64, validation split 0.2.
+
+``TrainConfig.for_recipe("release")`` is the release recipe: the same network (so the same
+speed) with a larger vocabulary and contract version 2, distilled from an n-gram teacher
+over the labelled reviews, the 50,000 unlabelled ones and short crops of both, with a cosine
+learning-rate schedule and gradient clipping.
 """
 
 from __future__ import annotations
@@ -29,6 +34,27 @@ class TrainConfig:
     patience: int = 2  # epochs without a better validation loss before stopping early
     seed: int = 1337
     limit_per_label: int | None = None  # train on a subset: this many reviews per label
+    # The release recipe's parts (the textbook recipe uses none of them):
+    recipe: str = "textbook"
+    contract_version: int = 1  # text contract rule version (2 reads typographic apostrophes)
+    teacher_folds: int = 0  # 0: no teacher; else cross-fitting folds of the n-gram teacher
+    unlabelled: bool = False  # also learn the teacher's scores of the unlabelled reviews
+    unlabelled_limit: int | None = None  # use only this many unlabelled reviews
+    crops_per_review: int = 0  # teacher-scored crops of 1-3 sentences cut from each review
+    label_weight: float = 1.0  # labelled targets: this share true label, the rest teacher
+    lr_schedule: str = "constant"  # or "cosine" (decays to 0 over all epochs)
+    clipnorm: float | None = None  # clip each gradient to this norm
+
+    @classmethod
+    def for_recipe(cls, name: str, **overrides: Any) -> TrainConfig:
+        """The named recipe's config, with ``overrides`` applied."""
+        if name not in RECIPES:
+            raise ValueError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}")
+        return cls.from_dict({**RECIPES[name], "recipe": name, **overrides})
+
+    @property
+    def distils(self) -> bool:
+        return self.teacher_folds > 0
 
     def __post_init__(self) -> None:
         checks = {
@@ -44,6 +70,19 @@ class TrainConfig:
             >= 1,
             "limit_per_label must be >= 1": self.limit_per_label is None
             or self.limit_per_label >= 1,
+            "recipe must be one of " + ", ".join(RECIPES): self.recipe in RECIPES,
+            "contract_version must be 1 or 2": self.contract_version in (1, 2),
+            "teacher_folds must be 0 (no teacher) or >= 2": self.teacher_folds == 0
+            or self.teacher_folds >= 2,
+            "unlabelled reviews and crops need a teacher (teacher_folds >= 2)": self.distils
+            or (not self.unlabelled and self.crops_per_review == 0),
+            "unlabelled_limit must be >= 1": self.unlabelled_limit is None
+            or self.unlabelled_limit >= 1,
+            "crops_per_review must be >= 0": self.crops_per_review >= 0,
+            "label_weight must be in [0, 1]": 0 <= self.label_weight <= 1,
+            "lr_schedule must be 'constant' or 'cosine'": self.lr_schedule
+            in ("constant", "cosine"),
+            "clipnorm must be > 0": self.clipnorm is None or self.clipnorm > 0,
         }
         failed = [message for message, ok in checks.items() if not ok]
         if failed:
@@ -66,3 +105,23 @@ class TrainConfig:
     @classmethod
     def load(cls, path: Path) -> TrainConfig:
         return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+# Each recipe is a set of changes to the defaults above (the textbook recipe is none).
+RECIPES: dict[str, dict[str, Any]] = {
+    "textbook": {},
+    "release": {
+        "vocab_size": 20_000,
+        "contract_version": 2,
+        "teacher_folds": 5,
+        "unlabelled": True,
+        "crops_per_review": 1,
+        "label_weight": 0.5,
+        "learning_rate": 2e-3,
+        "lr_schedule": "cosine",
+        "clipnorm": 1.0,
+        "epochs": 6,
+        "patience": 6,
+        "validation_split": 0.1,
+    },
+}

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,9 +49,20 @@ def subset(reviews: list[imdb.Review], per_label: int, seed: int) -> list[imdb.R
     return chosen
 
 
-def train(config: TrainConfig, source: str | Path, out_dir: str | Path) -> TrainResult:
-    """Train by ``config`` on the training split found at ``source``; write ``out_dir``."""
+def train(
+    config: TrainConfig,
+    source: str | Path,
+    out_dir: str | Path,
+    say: Callable[[str], None] = lambda message: print(message, file=sys.stderr, flush=True),
+) -> TrainResult:
+    """Train by ``config`` on the training split found at ``source``; write ``out_dir``.
+
+    A recipe with a teacher (the release recipe) trains through ``distill``; it resumes an
+    unfinished run of the same config in ``out_dir``.
+    """
     out = Path(out_dir)
+    if config.distils:
+        return _train_distilled(config, source, out, say)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
@@ -59,7 +72,9 @@ def train(config: TrainConfig, source: str | Path, out_dir: str | Path) -> Train
     texts = [r.text for r in reviews]
     labels = np.array([r.label for r in reviews], dtype=np.float32)
 
-    contract = TextContract.from_texts(texts, config.vocab_size, config.max_length, config.keep)
+    contract = TextContract.from_texts(
+        texts, config.vocab_size, config.max_length, config.keep, config.contract_version
+    )
     ids, _ = contract.encode_batch(texts, pad_to=config.max_length)
 
     # The split is sorted by label: shuffle before holding out the validation share, or the
@@ -91,25 +106,93 @@ def train(config: TrainConfig, source: str | Path, out_dir: str | Path) -> Train
     ).history
     best.restore(model)
     seconds = time.perf_counter() - started
+    info = {"train_reviews": len(fit), "validation_reviews": len(val)}
+    return _write_run(out, model, contract, config, history, best.epoch, seconds, info)
 
+
+def _write_run(
+    out: Path,
+    model: Any,
+    contract: TextContract,
+    config: TrainConfig,
+    history: dict[str, list[float]],
+    best_epoch: int,
+    seconds: float,
+    info: dict[str, Any],
+) -> TrainResult:
     model.save(out / "model.keras")
     contract.save(out / "contract.json")
     config.save(out / "config.json")
     history = {key: [float(v) for v in values] for key, values in history.items()}
     (out / "history.json").write_text(json.dumps(history, indent=2) + "\n", encoding="utf-8")
     info = {
-        "best_epoch": best.epoch,
+        "recipe": config.recipe,
+        "best_epoch": best_epoch,
         "seconds": round(seconds, 1),
-        "train_reviews": len(fit),
-        "validation_reviews": len(val),
+        **info,
         "vocab_size": contract.vocab_size,
         "versions": versions(),
     }
     (out / "training.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     from lstm_sentiment.train.plots import plot_history
 
-    plot_history(history, best.epoch, out / "history.png")
-    return TrainResult(out, contract, history, best.epoch, seconds)
+    plot_history(history, best_epoch, out / "history.png")
+    return TrainResult(out, contract, history, best_epoch, seconds)
+
+
+def _train_distilled(
+    config: TrainConfig, source: str | Path, out: Path, say: Callable[[str], None]
+) -> TrainResult:
+    from lstm_sentiment.train import distill
+
+    resuming = distill.check_resumable(out, config)
+    out.mkdir(parents=True, exist_ok=True)
+    config.save(out / "config.json")
+    started = time.perf_counter()
+    say(("resuming" if resuming else "starting") + f" the {config.recipe} recipe in {out}")
+    full = config.limit_per_label is None
+    labelled = imdb.load_split(source, "train", check_counts=full)
+    if not full:
+        labelled = subset(labelled, config.limit_per_label, config.seed)
+    unlabelled: list[imdb.Review] = []
+    if config.unlabelled:
+        unlabelled = imdb.load_split(
+            source, "unsup", check_counts=full and not config.unlabelled_limit
+        )
+        if config.unlabelled_limit is not None:
+            pick = np.random.default_rng(config.seed).permutation(len(unlabelled))
+            unlabelled = [unlabelled[i] for i in sorted(pick[: config.unlabelled_limit])]
+    corpus = distill.build_corpus(config, labelled, unlabelled, out / distill.TEACHER_FILE, say)
+    figures = corpus.teacher_figures
+    say(
+        f"teacher: validation accuracy {figures['validation_accuracy']:.4f}, "
+        f"short {figures['validation_short_accuracy']:.4f}"
+    )
+    # The vocabulary comes from every text the student reads whole: labelled and unlabelled.
+    n_reviews = corpus.kinds["labelled"] + corpus.kinds["unlabelled"]
+    contract = TextContract.from_texts(
+        corpus.texts[:n_reviews],
+        config.vocab_size,
+        config.max_length,
+        config.keep,
+        config.contract_version,
+    )
+    model, history, best_epoch = distill.fit_student(config, contract, corpus, out, say)
+    seconds = time.perf_counter() - started
+    info = {
+        "train_reviews": corpus.kinds["labelled"],
+        "validation_reviews": len(corpus.val_texts),
+        "student_texts": corpus.kinds,
+        "teacher": {
+            "kind": "NB-weighted binary 1-3-gram logistic regression (C=0.4)",
+            "folds": config.teacher_folds,
+            **corpus.teacher_figures,
+        },
+        "resumed": resuming,
+    }
+    result = _write_run(out, model, contract, config, history, best_epoch, seconds, info)
+    shutil.rmtree(out / distill.CHECKPOINT_DIR, ignore_errors=True)
+    return result
 
 
 def versions() -> dict[str, str]:

@@ -1,0 +1,408 @@
+"""Train the release recipe: the textbook network distilled from an n-gram teacher.
+
+    lstm-sentiment train --recipe release --out runs/release     # ~1 h on 2 cores, resumable
+    lstm-sentiment train --recipe release --out runs/quick --limit-per-label 500 \\
+        --unlabelled-limit 2000 --epochs 2
+
+The student learns soft targets: on the labelled reviews a mix of the true label and the
+score of a teacher that never saw that review (cross-fitted, ``train/teacher.py``); on the
+unlabelled reviews and on 1-3-sentence crops of every review, the teacher's score. A share of
+the labelled reviews is held out before anything is fitted, teacher included, and chooses the
+epoch. Batches hold reviews of similar length, padded only to their longest, which roughly
+halves an epoch; the masked LSTMs make the result independent of that padding.
+
+The run folder gets what ``fit.train`` writes, plus ``teacher.npz`` (the teacher's scores,
+reused when a run resumes) and, while training, ``checkpoint/`` (weights, optimizer state and
+the epoch, after every epoch). Started again with the same config, a run resumes after its
+last finished epoch; with another config, it refuses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lstm_sentiment.runtime.contract import TextContract
+from lstm_sentiment.train import imdb
+from lstm_sentiment.train.config import TrainConfig
+from lstm_sentiment.train.short_texts import crops, short_reviews
+from lstm_sentiment.train.teacher import Teacher, cross_fit
+
+TEACHER_FILE = "teacher.npz"
+CHECKPOINT_DIR = "checkpoint"
+PROGRESS_FILE = "progress.json"
+
+
+class RunError(ValueError):
+    """A run folder or the data given cannot be used for this run."""
+
+
+@dataclass
+class Corpus:
+    """Everything the student trains and is chosen on, as texts with targets."""
+
+    texts: list[str]  # labelled (fit part), then unlabelled, then crops
+    targets: np.ndarray  # float32 soft targets
+    kinds: dict[str, int]  # how many texts of each kind, in that order
+    val_texts: list[str]
+    val_labels: np.ndarray
+    val_short: list[tuple[str, int]]
+    teacher_figures: dict[str, float]
+
+
+def build_corpus(
+    config: TrainConfig,
+    labelled: Sequence[imdb.Review],
+    unlabelled: Sequence[imdb.Review],
+    cache: Path | None,
+    say: Callable[[str], None],
+) -> Corpus:
+    """Hold out validation reviews, then score the rest with the teacher (or reuse the scores
+    cached in ``cache``, when they were made from the same data and config)."""
+    order = np.random.default_rng(config.seed).permutation(len(labelled))
+    n_val = max(2, int(round(len(order) * config.validation_split)))
+    val_idx, fit_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+    fit_texts = [labelled[i].text for i in fit_idx]
+    fit_labels = np.array([labelled[i].label for i in fit_idx], dtype=np.float32)
+    val = [labelled[i] for i in val_idx]
+    if len(set(fit_labels.tolist())) < 2:
+        raise RunError("the training reviews left after the hold-out have only one label")
+    free_texts = [r.text for r in unlabelled] if config.unlabelled else []
+    if config.unlabelled and not free_texts:
+        raise RunError("the recipe learns from unlabelled reviews, but none were found")
+
+    fit_crops, fit_parents = crops(fit_texts, config.crops_per_review, config.seed)
+    free_crops, _ = crops(free_texts, config.crops_per_review, config.seed + 1)
+    val_texts = [r.text for r in val]
+    key = _teacher_key(config, fit_texts, free_texts, val_texts)
+    cached = _load_teacher_scores(cache, key)
+    if cached is None:
+        say(f"teacher: cross-fitting {config.teacher_folds} folds on {len(fit_texts):,} reviews")
+        oof, (oof_crops,) = cross_fit(
+            fit_texts,
+            fit_labels,
+            folds=config.teacher_folds,
+            seed=config.seed,
+            contract_version=config.contract_version,
+            also=[(fit_crops, fit_parents)],
+            progress=say,
+        )
+        say("teacher: fitting on every training review, scoring unlabelled reviews and crops")
+        teacher = Teacher.fit(fit_texts, fit_labels, contract_version=config.contract_version)
+        scores = {
+            "labelled": oof,
+            "labelled_crops": oof_crops,
+            "unlabelled": teacher.predict(free_texts),
+            "unlabelled_crops": teacher.predict(free_crops),
+            "validation": teacher.predict(val_texts),
+            "validation_short": teacher.predict([t for t, _ in short_reviews(val)]),
+        }
+        if cache is not None:
+            _save_teacher_scores(cache, key, scores)
+    else:
+        say("teacher: reusing the scores in " + str(cache))
+        scores = cached
+
+    w = config.label_weight
+    texts = fit_texts + free_texts + fit_crops + free_crops
+    targets = np.concatenate(
+        [
+            w * fit_labels + (1 - w) * scores["labelled"],
+            scores["unlabelled"],
+            scores["labelled_crops"],
+            scores["unlabelled_crops"],
+        ]
+    ).astype(np.float32)
+    val_labels = np.array([r.label for r in val], dtype=np.float32)
+    val_short = short_reviews(val)
+    short_labels = np.array([label for _, label in val_short])
+    figures = {
+        "validation_accuracy": _accuracy(scores["validation"], val_labels),
+        "validation_short_accuracy": _accuracy(scores["validation_short"], short_labels),
+        "labelled_oof_accuracy": _accuracy(scores["labelled"], fit_labels),
+    }
+    kinds = {
+        "labelled": len(fit_texts),
+        "unlabelled": len(free_texts),
+        "labelled_crops": len(fit_crops),
+        "unlabelled_crops": len(free_crops),
+    }
+    return Corpus(texts, targets, kinds, val_texts, val_labels, val_short, figures)
+
+
+def fit_student(
+    config: TrainConfig,
+    contract: TextContract,
+    corpus: Corpus,
+    out: Path,
+    say: Callable[[str], None],
+) -> tuple[Any, dict[str, list[float]], int]:
+    """Train the student, resuming from ``out/checkpoint`` when it holds finished epochs.
+
+    Returns the model with the best epoch's weights, the per-epoch history and that epoch.
+    """
+    import keras
+    import tensorflow as tf
+
+    from lstm_sentiment.train.model import build_model
+
+    keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+    encoded = [contract.encode(text) for text in corpus.texts]
+    batches = LengthBuckets(encoded, corpus.targets, config.batch_size, config.seed)
+    model = build_model(config, contract.vocab_size)
+    steps = len(batches) * config.epochs
+    rate: Any = config.learning_rate
+    if config.lr_schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=rate, clipnorm=config.clipnorm),
+        loss="binary_crossentropy",
+    )
+    model.build((None, None))
+    progress = _Progress(out / PROGRESS_FILE)
+    judge = _Judge(model, contract, corpus, progress, out / "best.weights.h5", say)
+    model.fit(
+        batches.dataset(),
+        epochs=config.epochs,
+        shuffle=False,  # LengthBuckets shuffles, seeded by epoch
+        callbacks=[
+            keras.callbacks.BackupAndRestore(str(out / CHECKPOINT_DIR), delete_checkpoint=False),
+            batches.epoch_setter(),
+            judge.callback(),
+        ],
+        verbose=1 if sys.stderr.isatty() else 2,
+    )
+    model.load_weights(out / "best.weights.h5")
+    return model, progress.history, progress.best_epoch
+
+
+class LengthBuckets:
+    """Shuffled batches of reviews of similar length, padded to a multiple of 16.
+
+    Each epoch shuffles all reviews with a seed of its own, sorts chunks of 64 batches by
+    length, cuts them into batches and shuffles the batches, so an epoch's order depends only
+    on the seed and the epoch number (a resumed run sees the same order).
+    """
+
+    def __init__(
+        self, encoded: list[np.ndarray], targets: np.ndarray, batch_size: int, seed: int
+    ) -> None:
+        self.encoded = encoded
+        self.targets = targets
+        self.lengths = np.array([len(ids) for ids in encoded])
+        self.batch_size = batch_size
+        self.seed = seed
+        self.epoch = 0
+        chunk = batch_size * 64
+        self.n_batches = sum(
+            -(-min(chunk, len(encoded) - start) // batch_size)
+            for start in range(0, len(encoded), chunk)
+        )
+
+    def __len__(self) -> int:
+        return self.n_batches
+
+    def plan(self, epoch: int) -> list[np.ndarray]:
+        rng = np.random.default_rng([self.seed, epoch])
+        order = rng.permutation(len(self.encoded))
+        chunk = self.batch_size * 64
+        batches: list[np.ndarray] = []
+        for start in range(0, len(order), chunk):
+            part = order[start : start + chunk]
+            part = part[np.argsort(self.lengths[part], kind="stable")]
+            step = self.batch_size
+            batches.extend(part[i : i + step] for i in range(0, len(part), step))
+        return [batches[i] for i in rng.permutation(len(batches))]
+
+    def batch(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        width = int(-(-self.lengths[rows].max() // 16) * 16)
+        ids = np.zeros((len(rows), width), dtype=np.int32)
+        for r, row in enumerate(rows):
+            ids[r, : self.lengths[row]] = self.encoded[row]
+        return ids, self.targets[rows]
+
+    def dataset(self) -> Any:
+        import tensorflow as tf
+
+        def generate() -> Any:
+            for rows in self.plan(self.epoch):
+                yield self.batch(rows)
+
+        spec = (
+            tf.TensorSpec([None, None], tf.int32),
+            tf.TensorSpec([None], tf.float32),
+        )
+        data = tf.data.Dataset.from_generator(generate, output_signature=spec)
+        return data.apply(tf.data.experimental.assert_cardinality(self.n_batches)).prefetch(4)
+
+    def epoch_setter(self) -> Any:
+        import keras
+
+        buckets = self
+
+        class SetEpoch(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+                buckets.epoch = epoch
+
+        return SetEpoch()
+
+
+class _Progress:
+    """The per-epoch history, kept on disk so that a resumed run keeps its earlier epochs."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        self.history: dict[str, list[float]] = data.get("history", {})
+        self.best_epoch: int = data.get("best_epoch", 0)
+        self.best_loss: float = data.get("best_loss", float("inf"))
+
+    def truncate(self, epochs: int) -> None:
+        """Forget epochs after ``epochs`` (they were not checkpointed)."""
+        self.history = {k: v[:epochs] for k, v in self.history.items()}
+
+    def add(self, figures: dict[str, float]) -> bool:
+        """Record an epoch; True when it is the best so far (lowest validation loss)."""
+        for key, value in figures.items():
+            self.history.setdefault(key, []).append(float(value))
+        epoch = len(self.history["val_loss"])
+        better = figures["val_loss"] < self.best_loss
+        if better:
+            self.best_loss, self.best_epoch = float(figures["val_loss"]), epoch
+        data = {"history": self.history, "best_epoch": self.best_epoch, "best_loss": self.best_loss}
+        self.path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        return better
+
+
+class _Judge:
+    """Scores the held-out reviews after every epoch and keeps the best epoch's weights."""
+
+    def __init__(
+        self,
+        model: Any,
+        contract: TextContract,
+        corpus: Corpus,
+        progress: _Progress,
+        best_path: Path,
+        say: Callable[[str], None],
+    ) -> None:
+        self.model, self.contract, self.corpus = model, contract, corpus
+        self.progress, self.best_path, self.say = progress, best_path, say
+
+    def callback(self) -> Any:
+        import keras
+
+        judge = self
+
+        class Judge(keras.callbacks.Callback):
+            def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+                # BackupAndRestore has set the epoch to resume from; later ones never ended.
+                judge.progress.truncate(int(getattr(self.model, "_initial_epoch", 0) or 0))
+
+            def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+                figures = judge.measure()
+                figures["loss"] = float((logs or {}).get("loss", float("nan")))
+                if judge.progress.add(figures):
+                    self.model.save_weights(judge.best_path)
+                judge.say(
+                    f"epoch {epoch + 1}: loss {figures['loss']:.4f} "
+                    f"val_loss {figures['val_loss']:.4f} val_accuracy "
+                    f"{figures['val_accuracy']:.4f} val_short_accuracy "
+                    f"{figures['val_short_accuracy']:.4f}"
+                )
+
+        return Judge()
+
+    def measure(self) -> dict[str, float]:
+        p = predict_sorted(self.model, self.contract, self.corpus.val_texts)
+        y = self.corpus.val_labels
+        q = np.clip(p, 1e-7, 1 - 1e-7)
+        loss = float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
+        short = self.corpus.val_short
+        ps = predict_sorted(self.model, self.contract, [t for t, _ in short])
+        return {
+            "val_loss": loss,
+            "val_accuracy": _accuracy(p, y),
+            "val_short_accuracy": _accuracy(ps, np.array([label for _, label in short])),
+        }
+
+
+def predict_sorted(
+    model: Any, contract: TextContract, texts: Sequence[str], batch_size: int = 256
+) -> np.ndarray:
+    """Keras scores of ``texts``, batched by length (the masked model ignores padding)."""
+    from lstm_sentiment.runtime.contract import pad_batch
+
+    encoded = [contract.encode(text) for text in texts]
+    order = np.argsort([len(ids) for ids in encoded], kind="stable")
+    scores = np.zeros(len(texts), dtype=np.float64)
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        ids, _ = pad_batch([encoded[i] for i in rows])
+        scores[rows] = np.asarray(model.predict_on_batch(ids)).reshape(-1)
+    return scores
+
+
+def check_resumable(out: Path, config: TrainConfig) -> bool:
+    """True when ``out`` holds an unfinished run of ``config``; refuses another config's."""
+    if not (out / CHECKPOINT_DIR).exists():
+        return False
+    saved = out / "config.json"
+    if saved.is_file() and TrainConfig.load(saved) == config:
+        return True
+    raise RunError(
+        f"{out} holds an unfinished run of another configuration ({saved.name} differs); "
+        "resume it with the same options, or train into another folder"
+    )
+
+
+def _accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
+    if not len(labels):
+        return float("nan")
+    return float(np.mean((np.asarray(scores) >= 0.5) == (np.asarray(labels) >= 0.5)))
+
+
+def _teacher_key(config: TrainConfig, *parts: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    relevant = {
+        k: getattr(config, k)
+        for k in (
+            "seed",
+            "validation_split",
+            "teacher_folds",
+            "crops_per_review",
+            "contract_version",
+        )
+    }
+    digest.update(json.dumps(relevant, sort_keys=True).encode())
+    for texts in parts:
+        digest.update(str(len(texts)).encode())
+        for text in texts:
+            digest.update(hashlib.sha1(text.encode("utf-8", "surrogatepass")).digest())
+    return digest.hexdigest()
+
+
+def _load_teacher_scores(cache: Path | None, key: str) -> dict[str, np.ndarray] | None:
+    if cache is None or not cache.is_file():
+        return None
+    try:
+        with np.load(cache, allow_pickle=False) as data:
+            if str(data["key"]) != key:
+                return None
+            return {name: data[name] for name in data.files if name != "key"}
+    except (OSError, ValueError, KeyError):
+        return None  # a damaged cache is recomputed, never trusted
+
+
+def _save_teacher_scores(cache: Path, key: str, scores: dict[str, np.ndarray]) -> None:
+    partial = cache.with_name(cache.name + ".partial.npz")
+    np.savez(partial, key=np.array(key), **scores)
+    partial.replace(cache)

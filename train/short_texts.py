@@ -1,0 +1,81 @@
+"""Short texts cut from reviews: training crops and the short-review evaluation set.
+
+Whole IMDb reviews average about 230 words, so a model trained on them alone learns little
+about one- or two-sentence reviews. The release recipe adds crops (1-3 consecutive sentences
+of a review, scored by the teacher), and every model is also measured on short reviews: the
+last two sentences of reviews rated 1-2 or 9-10 stars, where the verdict is clear enough for
+the review's label to hold for its ending.
+
+    from lstm_sentiment.train.short_texts import crops, short_reviews
+    texts, parents = crops(review_texts, per_review=1, seed=0)
+    short = short_reviews(imdb.load_split(source, "test"))   # [(text, label), ...]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from lstm_sentiment.runtime.contract import LINE_BREAK_PATTERN, tokenize
+
+_BREAK = re.compile(LINE_BREAK_PATTERN, re.IGNORECASE)
+# A sentence ends at . ! ? (runs of them, maybe closed by a quote or bracket) before a space.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
+
+SHORT_MIN_WORDS = 4
+SHORT_MAX_WORDS = 80
+
+
+def sentences(text: str) -> list[str]:
+    """A review's sentences, in order; line breaks end a sentence too."""
+    found: list[str] = []
+    for block in _BREAK.split(text):
+        found.extend(s.strip() for s in _SENTENCE_END.split(block) if s.strip())
+    return found
+
+
+def crops(
+    texts: Sequence[str], per_review: int = 1, seed: int = 0, min_words: int = 3
+) -> tuple[list[str], np.ndarray]:
+    """``per_review`` random runs of 1-3 consecutive sentences from each text.
+
+    Returns the crops and, for each, the index of the text it was cut from. Crops with fewer
+    than ``min_words`` tokens are left out, so a text may give fewer crops.
+    """
+    rng = np.random.default_rng(seed)
+    out: list[str] = []
+    parents: list[int] = []
+    for index, text in enumerate(texts):
+        parts = sentences(text)
+        for _ in range(per_review if parts else 0):
+            size = int(rng.integers(1, 4))
+            start = int(rng.integers(0, max(1, len(parts) - size + 1)))
+            crop = " ".join(parts[start : start + size])
+            if len(tokenize(crop)) >= min_words:
+                out.append(crop)
+                parents.append(index)
+    return out, np.array(parents, dtype=np.int64)
+
+
+def ending(text: str, count: int = 2) -> str:
+    """The last ``count`` sentences of a text."""
+    return " ".join(sentences(text)[-count:])
+
+
+def short_reviews(reviews: Sequence[object]) -> list[tuple[str, int]]:
+    """The short-review set: endings of reviews rated 1-2 or 9-10 stars, with their label.
+
+    ``reviews`` are ``imdb.Review`` records (anything with ``text``, ``rating`` and
+    ``label``). Endings of fewer than 4 or more than 80 words are left out.
+    """
+    chosen: list[tuple[str, int]] = []
+    for review in reviews:
+        rating = review.rating  # type: ignore[attr-defined]
+        if review.label is None or 3 <= rating <= 8:  # type: ignore[attr-defined]
+            continue
+        text = ending(review.text)  # type: ignore[attr-defined]
+        if SHORT_MIN_WORDS <= len(tokenize(text)) <= SHORT_MAX_WORDS:
+            chosen.append((text, int(review.label)))  # type: ignore[attr-defined]
+    return chosen
