@@ -11,11 +11,16 @@ the same ``TextContract`` object as the Python encoder, rule by rule:
 - tokens: onnxruntime's ``com.microsoft.Tokenizer`` with the regex
   ``<[Bb][Rr] */?>|[A-Za-z0-9]+(?:'[A-Za-z0-9]+)*``. It matches upper and lower case ASCII
   explicitly (no ``(?i)``, whose Unicode case folding would let the Kelvin sign match ``k``),
-  so a token is exactly a contract token before lowercasing, or a line-break tag;
-- lowercase: ``StringNormalizer`` with ``locale="C"`` on the tokens, which are pure ASCII,
-  so it is exact whatever the platform's locales;
+  so a token is exactly a contract token before lowercasing, or a line-break tag. Contract
+  version 2 also joins words with the typographic apostrophes: ``['’‘ʼ]`` in place of ``'``;
+- lowercase: ``StringNormalizer`` with ``locale="C"`` on the tokens, which are ASCII apart
+  from those apostrophes (it leaves them as they are), so it is exact whatever the
+  platform's locales;
 - line-break tags are dropped (``RegexFullMatch`` on ``<.*``, standard since opset 20);
-- ids: ``ai.onnx.ml.LabelEncoder`` over the vocabulary, unknown tokens to the OOV id;
+- ids: ``ai.onnx.ml.LabelEncoder`` over the vocabulary, unknown tokens to the OOV id. Under
+  version 2 a vocabulary word with apostrophes is listed in every spelling of them
+  (``didn't``, ``didn’t``, ``didn‘t``, ``didnʼt``), which is the graph's way of reading them
+  all as ``'``;
 - truncation and the start id: each row's kept tokens are compacted with ``CumSum`` and
   ``ScatterElements``, the first (``keep="last"``) or last tokens beyond ``max_length - 1``
   dropped, and the start id put in front; rows are post-padded, as the token model expects.
@@ -35,7 +40,7 @@ from lstm_sentiment.runtime.contract import (
     OOV_ID,
     PAD_ID,
     START_ID,
-    TOKEN_PATTERN,
+    TYPOGRAPHIC_APOSTROPHES,
     TextContract,
 )
 
@@ -44,8 +49,32 @@ IDS = "token_ids"
 TOKEN_COUNT = "token_count"
 OPSET = 20  # RegexFullMatch; every op of the token-id graph means the same at 20 as at 17
 ML_OPSET = 4  # LabelEncoder with a default for strings
-_RAW_TOKEN = TOKEN_PATTERN.replace("[a-z0-9]", "[A-Za-z0-9]")
 _TAG = "<[Bb][Rr] */?>"
+MAX_SPELLINGS = 1_000_000  # LabelEncoder keys a vocabulary may expand to
+
+
+def token_regex(version: int) -> str:
+    """The contract's token pattern on text that is not lowercased yet."""
+    apostrophes = "'" + (TYPOGRAPHIC_APOSTROPHES if version >= 2 else "")
+    joiner = "'" if len(apostrophes) == 1 else f"[{apostrophes}]"
+    return f"[A-Za-z0-9]+(?:{joiner}[A-Za-z0-9]+)*"
+
+
+def vocabulary_keys(contract: TextContract) -> tuple[list[str], list[int]]:
+    """LabelEncoder keys and ids: every word, in every spelling the contract reads as it."""
+    keys: list[str] = []
+    ids: list[int] = []
+    marks = "'" + TYPOGRAPHIC_APOSTROPHES if contract.version >= 2 else "'"
+    for offset, word in enumerate(contract.vocabulary):
+        parts = word.split("'")
+        spellings = [parts[0]]
+        for part in parts[1:]:
+            spellings = [s + mark + part for s in spellings for mark in marks]
+        keys.extend(spellings)
+        ids.extend([FIRST_WORD_ID + offset] * len(spellings))
+        if len(keys) > MAX_SPELLINGS:
+            raise ValueError("the vocabulary has too many apostrophes to list every spelling")
+    return keys, ids
 
 
 def _const(name: str, values: list[int]) -> onnx.NodeProto:
@@ -62,7 +91,7 @@ def text_graph_nodes(contract: TextContract, source: str = TEXT_INPUT) -> list[o
     """Nodes from ``source`` (string ``[N]``) to ``token_ids`` (int32 ``[N, W]``)."""
     p = "tx_"  # every name this graph adds; raw_text_model reads tx_count, tx_room, ...
     room = contract.max_length - 1
-    vocabulary = list(contract.vocabulary)
+    keys, key_ids = vocabulary_keys(contract)
     n = helper.make_node
     nodes = [
         _const(p + "minus_one", [-1]),
@@ -86,7 +115,7 @@ def text_graph_nodes(contract: TextContract, source: str = TEXT_INPUT) -> list[o
             mark=0,
             pad_value="",
             mincharnum=1,
-            tokenexp=f"{_TAG}|{_RAW_TOKEN}",
+            tokenexp=f"{_TAG}|{token_regex(contract.version)}",
         ),
         # StringNormalizer refuses an empty tensor: lowercase [tokens..., ""] and drop the "".
         n("Reshape", [p + "raw_tokens", p + "minus_one"], [p + "flat"]),
@@ -112,8 +141,8 @@ def text_graph_nodes(contract: TextContract, source: str = TEXT_INPUT) -> list[o
             [p + "lower"],
             [p + "looked_up"],
             domain="ai.onnx.ml",
-            keys_strings=["", *vocabulary],
-            values_int64s=[PAD_ID, *range(FIRST_WORD_ID, FIRST_WORD_ID + len(vocabulary))],
+            keys_strings=["", *keys],
+            values_int64s=[PAD_ID, *key_ids],
             default_int64=OOV_ID,
         ),
         n("RegexFullMatch", [p + "lower"], [p + "is_tag"], pattern="<.*"),

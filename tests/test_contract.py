@@ -128,9 +128,35 @@ def test_vocab_size_counts_the_special_ids(small):
     assert small.vocab_size == len(WORDS) + 3
 
 
+def test_version_2_reads_typographic_apostrophes_as_apostrophes():
+    text = "I didn\u2019t, DIDN\u2018T, didn\u02bct rock\u2019n'roll \u2019quoted\u2019"
+    expected = ["i", "didn't", "didn't", "didn't", "rock'n'roll", "quoted"]
+    assert tokenize(text, version=2) == expected
+    assert tokenize(text.replace("\u2019", "'"), version=2) == expected
+
+
+def test_version_1_keeps_reading_typographic_apostrophes_as_separators():
+    assert tokenize("didn\u2019t", version=1) == ["didn", "t"]
+    assert tokenize("didn\u2019t") == ["didn", "t"]  # the default stays version 1
+
+
+def test_a_contract_encodes_by_its_own_version():
+    v1 = TextContract(("didn't", "didn", "t"), max_length=10)
+    v2 = TextContract(v1.vocabulary, max_length=10, version=2)
+    assert v1.encode("didn\u2019t").tolist() == [1, 4, 5]
+    assert v2.encode("didn\u2019t").tolist() == [1, 3]
+
+
+def test_both_versions_round_trip_through_json():
+    for version in tc.VERSIONS:
+        contract = TextContract(WORDS, max_length=6, version=version)
+        assert TextContract.from_json(contract.to_json()) == contract
+        assert json.loads(contract.to_json())["version"] == version
+
+
 def test_json_is_versioned_and_deterministic(small):
     data = json.loads(small.to_json())
-    assert data["format"] == tc.FORMAT and data["version"] == tc.VERSION
+    assert data["format"] == tc.FORMAT and data["version"] == 1
     assert data["rule"]["token"] == tc.TOKEN_PATTERN
     assert small.to_json() == TextContract(WORDS, max_length=6).to_json()
 
@@ -143,7 +169,9 @@ def test_save_and_load_round_trip(tmp_path, small):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"version": 2}, "version 2 is not supported"),
+        ({"version": 3}, "version 3 is not supported"),
+        ({"version": True}, "version True is not supported"),
+        ({"version": 2}, "rule does not match version 2"),  # v1's rule under v2's number
         ({"format": "something-else"}, "not a text contract"),
         ({"rule": {"lowercase": "unicode"}}, "rule does not match"),
         ({"special_ids": {"pad": 0, "start": 2, "oov": 1}}, "special ids"),

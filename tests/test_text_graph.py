@@ -16,6 +16,10 @@ from lstm_sentiment.runtime.model import MODELS_DIR, NAMED_MODELS, SentimentMode
 SHIPPED = SentimentModel.load("fp32", "cpu").contract
 SMALL = TextContract(("the", "film", "don't", "great", "br", "k", "i"), max_length=6)
 SMALL_FIRST = TextContract(SMALL.vocabulary, max_length=6, keep="first")
+# Version 2 reads typographic apostrophes as "'": words with one and with two of them.
+SMALL_V2 = TextContract(SMALL.vocabulary + ("rock'n'roll", "it's"), max_length=6, version=2)
+CONTRACTS = [SHIPPED, SMALL, SMALL_FIRST, SMALL_V2]
+CONTRACT_IDS = ["shipped", "small", "first", "v2"]
 
 
 def session(model: onnx.ModelProto) -> ort.InferenceSession:
@@ -23,7 +27,7 @@ def session(model: onnx.ModelProto) -> ort.InferenceSession:
     return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
 
 
-GRAPHS = {id(c): session(text_only_model(c)) for c in (SHIPPED, SMALL, SMALL_FIRST)}
+GRAPHS = {id(c): session(text_only_model(c)) for c in CONTRACTS}
 
 
 def graph_ids(contract: TextContract, texts: list[str]) -> np.ndarray:
@@ -44,6 +48,7 @@ EDGE_CASES = [
     "A GREAT film<br />The END<BR/>x<Br >y<br    />z<br",
     "Café, naïve ÉTÉ — 映画 😀 \u212a \u0130 ǅ ß",
     "don't 'quoted' rock'n'roll a''b students' '",
+    "Don\u2019t, DIDN\u2018T rock\u2019n\u02bcroll it\u2019s \u2019quoted\u2019 a\u2019\u2019b x\u2019",
     "tab\tnew\nline\r\nnul\x00end\x1b[0m",
     "",
     "   ",
@@ -52,9 +57,7 @@ EDGE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "contract", [SHIPPED, SMALL, SMALL_FIRST], ids=["shipped", "small", "first"]
-)
+@pytest.mark.parametrize("contract", CONTRACTS, ids=CONTRACT_IDS)
 def test_edge_cases_give_the_python_ids(contract):
     assert_same_ids(contract, EDGE_CASES)
     for text in EDGE_CASES:
@@ -69,6 +72,7 @@ PIECE = st.one_of(
     st.text(st.characters(codec="utf-8"), max_size=8),
     st.text(st.sampled_from(list("abcXYZ019' <>/brBR\n\t")), max_size=8),
     st.sampled_from(["<br />", "<BR/>", "<br>", "<bR  />", "don't", "''", "\u212a", "\u0130"]),
+    st.text(st.sampled_from(list("dontirs'\u2019\u2018\u02bc\u201d ")), max_size=8),
 )
 TEXT = st.lists(PIECE, max_size=25).map("".join)
 
@@ -78,6 +82,7 @@ TEXT = st.lists(PIECE, max_size=25).map("".join)
 def test_any_unicode_batch_gives_the_python_ids(texts):
     assert_same_ids(SMALL, texts)
     assert_same_ids(SMALL_FIRST, texts)
+    assert_same_ids(SMALL_V2, texts)
 
 
 @pytest.mark.parametrize("variant", ["fp32", "int8"])
