@@ -39,9 +39,10 @@ from typing import Any
 
 import numpy as np
 
-from lstm_sentiment.export.release import machine
+from lstm_sentiment.export.machine import machine
 from lstm_sentiment.runtime.contract import TextContract, pad_batch
-from lstm_sentiment.runtime.model import MODELS_DIR, NAMED_MODELS, SentimentModel
+from lstm_sentiment.runtime.model import MODELS_DIR, SentimentModel
+from lstm_sentiment.runtime.signature import VARIANTS
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
 
@@ -253,7 +254,7 @@ def main() -> None:
     print(
         f"\nint8 / fp32 end to end: {int8 / fp32:.2f}; files: "
         + ", ".join(
-            f"{v} {(MODELS_DIR / NAMED_MODELS[v]).stat().st_size / 1e6:.2f} MB"
+            f"{v} {(MODELS_DIR / VARIANTS[v].file).stat().st_size / 1e6:.2f} MB"
             for v in ("fp32", "int8")
         )
     )

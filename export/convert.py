@@ -24,11 +24,10 @@ from onnx import TensorProto, helper
 
 from lstm_sentiment.export.lengths_pass import apply_lengths_pass
 from lstm_sentiment.runtime.contract import TextContract
+from lstm_sentiment.runtime.signature import IDS, OUTPUT
 from lstm_sentiment.train.config import TrainConfig
 
 OPSET = 17
-INPUT = "token_ids"
-OUTPUT = "positive_probability"
 
 
 def convert(run_dir: str | Path, *, lengths_pass: bool = True) -> onnx.ModelProto:
@@ -52,7 +51,7 @@ def convert(run_dir: str | Path, *, lengths_pass: bool = True) -> onnx.ModelProt
 
     # from_keras fails on a Sequential loaded from .keras (KeyError 'keras_tensor_...');
     # a tf.function with an explicit signature converts cleanly.
-    signature = [tf.TensorSpec([None, None], tf.int32, name=INPUT)]
+    signature = [tf.TensorSpec([None, None], tf.int32, name=IDS)]
 
     @tf.function(input_signature=signature)
     def forward(token_ids: tf.Tensor) -> tf.Tensor:
@@ -60,7 +59,7 @@ def convert(run_dir: str | Path, *, lengths_pass: bool = True) -> onnx.ModelProt
 
     model, _ = tf2onnx.convert.from_function(forward, input_signature=signature, opset=OPSET)
     if lengths_pass:
-        apply_lengths_pass(model, INPUT)
+        apply_lengths_pass(model, IDS)
     _flatten_output(model)
     onnx.checker.check_model(model, full_check=True)
     return model

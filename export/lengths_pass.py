@@ -21,6 +21,8 @@ from __future__ import annotations
 import onnx
 from onnx import TensorProto, helper
 
+from lstm_sentiment.runtime.signature import IDS
+
 LENGTHS = "sequence_lengths"
 
 
@@ -28,7 +30,7 @@ class GraphPassError(RuntimeError):
     """The converted graph does not have the shape this pass knows how to rewrite."""
 
 
-def apply_lengths_pass(model: onnx.ModelProto, ids_input: str = "token_ids") -> onnx.ModelProto:
+def apply_lengths_pass(model: onnx.ModelProto, ids_input: str = IDS) -> onnx.ModelProto:
     """Rewrite ``model`` in place (and return it) as described in the module docstring."""
     graph = model.graph
     lstms = [node for node in graph.node if node.op_type == "LSTM"]

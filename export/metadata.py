@@ -25,17 +25,13 @@ from typing import Any
 import onnx
 
 from lstm_sentiment.runtime.contract import TextContract
-from lstm_sentiment.runtime.model import INPUT, META_PREFIX, OUTPUT
-
-IO = {
-    "input": {"name": INPUT, "type": "int32", "shape": ["batch", "time"]},
-    "output": {"name": OUTPUT, "type": "float32", "shape": ["batch"]},
-}
-TEXT_IO = {
-    "input": {"name": "review", "type": "string", "shape": ["batch"]},
-    "output": {"name": OUTPUT, "type": "float32", "shape": ["batch"]},
-    "token_count": {"name": "token_count", "type": "int32", "shape": ["batch"]},
-}
+from lstm_sentiment.runtime.signature import (
+    DEFAULT_LABELS,
+    DEFAULT_THRESHOLD,
+    META_PREFIX,
+    Kind,
+    io_description,
+)
 
 
 def exporter_versions() -> dict[str, str]:
@@ -62,11 +58,11 @@ def set_metadata(
     """Replace the model's ``lstm_sentiment.*`` metadata with the given description."""
     values: dict[str, Any] = {
         "contract": contract.to_dict(),
-        "labels": ["negative", "positive"],
-        "threshold": 0.5,
+        "labels": list(DEFAULT_LABELS),
+        "threshold": DEFAULT_THRESHOLD,
         "model_version": version,
         "variant": variant,
-        "io": IO,
+        "io": io_description(Kind.IDS),
         **extra,
     }
     kept = [p for p in model.metadata_props if not p.key.startswith(META_PREFIX)]

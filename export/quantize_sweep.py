@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from lstm_sentiment.export.machine import machine
 from lstm_sentiment.export.quantize import QuantOptions, quantize
-from lstm_sentiment.export.release import machine
+from lstm_sentiment.runtime.metrics import agreement
 from lstm_sentiment.runtime.model import SentimentModel
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.fit import subset
@@ -43,7 +44,8 @@ def sweep(fp32_path: Path, source: Path | None, limit_per_label: int | None) -> 
         return scores, time.perf_counter() - started
 
     base, base_seconds = run(fp32)
-    base_acc = float(np.mean((base >= 0.5) == labels))
+    threshold = fp32.threshold
+    base_acc = float(np.mean((base >= threshold) == labels))
     print(f"machine: {machine()}")
     print(f"fp32: accuracy {base_acc:.4f}, {base_seconds:.1f} s, {fp32_path.stat().st_size:,} B")
     columns = ("weight", "per_ch", "reduce", "ops", "acc", "drop_pt", "agree", "max_dp")
@@ -56,13 +58,13 @@ def sweep(fp32_path: Path, source: Path | None, limit_per_label: int | None) -> 
             out = Path(work) / "int8.onnx"
             quantize(fp32_path, out, options)
             scores, seconds = run(SentimentModel.load(out))
-            acc = float(np.mean((scores >= 0.5) == labels))
-            agree = float(np.mean((scores >= 0.5) == (base >= 0.5)))
-            delta = np.abs(scores - base)
+            acc = float(np.mean((scores >= threshold) == labels))
+            against = agreement(scores, base, threshold)
             print(
                 f"{weight:7} {per_channel!s:7} {reduce_range!s:7} {'+'.join(ops):19} "
-                f"{acc:.4f}  {100 * (base_acc - acc):+.2f}    {agree:.4%} {delta.max():.4f}  "
-                f"{delta.mean():.5f}  {seconds:4.1f}  {out.stat().st_size:,}"
+                f"{acc:.4f}  {100 * (base_acc - acc):+.2f}    {against['label_agreement']:.4%} "
+                f"{against['max_abs_dp']:.4f}  {against['mean_abs_dp']:.5f}  {seconds:4.1f}  "
+                f"{out.stat().st_size:,}"
             )
 
 

@@ -1,22 +1,17 @@
 """From a trained model folder to the release files: fp32 and int8 ONNX (plus their ``.ort``
-forms for onnxruntime's mobile builds), a model card and the figures behind it.
+forms for onnxruntime's mobile builds), the raw-text twins, a model card and its figures.
 
     lstm-sentiment export runs/textbook --out runtime/models
 
 Nothing is written unless every gate in ``export/validate.py`` passes; files appear in the
 output folder only complete. The figures come from scoring the full test split with the
-Keras model and both ONNX files in this run.
+Keras model and both ONNX files in this run. ``export_release`` reads as the list of steps.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import platform
-import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -28,10 +23,13 @@ import onnx
 
 from lstm_sentiment.export.card import CARD_FILE, FIGURES_FILE, render_card
 from lstm_sentiment.export.convert import OPSET, convert
-from lstm_sentiment.export.metadata import TEXT_IO, exporter_versions, set_metadata
+from lstm_sentiment.export.machine import machine
+from lstm_sentiment.export.metadata import exporter_versions, set_metadata
+from lstm_sentiment.export.mobile import mobile_checks
 from lstm_sentiment.export.quantize import QuantOptions, quantize
 from lstm_sentiment.export.text_graph import raw_text_model
 from lstm_sentiment.export.validate import (
+    Check,
     against_keras,
     batch_invariance,
     int8_gate,
@@ -41,8 +39,9 @@ from lstm_sentiment.export.validate import (
 )
 from lstm_sentiment.runtime.atomic import atomic_output
 from lstm_sentiment.runtime.contract import TextContract
-from lstm_sentiment.runtime.metrics import binary_metrics
-from lstm_sentiment.runtime.model import NAMED_MODELS, SentimentModel
+from lstm_sentiment.runtime.metrics import agreement, binary_metrics
+from lstm_sentiment.runtime.model import SentimentModel
+from lstm_sentiment.runtime.signature import DEFAULT_THRESHOLD, VARIANTS, Kind, io_description
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
 from lstm_sentiment.train.fit import subset
@@ -70,117 +69,171 @@ class ExportOptions:
     seed: int = 0
 
 
+@dataclass
+class _Run:
+    folder: Path
+    contract: TextContract
+    config: TrainConfig
+    training: dict[str, Any]
+
+
+@dataclass
+class _TestSet:
+    texts: list[str]
+    labels: np.ndarray
+    check_texts: list[str]  # the subset for the Keras, padding and raw-text checks
+
+
 def export_release(
     run_dir: str | Path, out_dir: str | Path, source: str | Path, options: ExportOptions
 ) -> dict[str, Any]:
     """Convert, validate, quantize, gate, describe; returns the figures of the card."""
-    run, out = Path(run_dir), Path(out_dir)
-    contract = TextContract.load(run / "contract.json")
-    config = TrainConfig.load(run / "config.json")
-    training = json.loads((run / "training.json").read_text(encoding="utf-8"))
-
-    reviews = imdb.load_split(source, "test", check_counts=options.limit_per_label is None)
-    if options.limit_per_label is not None:
-        reviews = subset(reviews, options.limit_per_label, options.seed)
-    labels = np.array([r.label for r in reviews], dtype=bool)
-    texts = [r.text for r in reviews]
-    per_label = max(1, options.validation_reviews // 2)
-    check_texts = [r.text for r in subset(reviews, per_label, options.seed)]
-
-    from lstm_sentiment.train.evaluate import predict
-    from lstm_sentiment.train.model import load_model
-
-    keras_model = load_model(run / "model.keras")
-    started = time.perf_counter()
-    keras_scores = predict(keras_model, contract, texts)
-    keras_seconds = time.perf_counter() - started
-
+    run = _load_run(Path(run_dir))
+    test = _load_test_set(source, options)
+    keras_scores, keras_check_scores, keras_seconds = _score_with_keras(run, test)
+    base_meta = {
+        "training_config": run.config.to_dict(),
+        "training": run.training,
+        "exporter": {**exporter_versions(), "opset": OPSET},
+    }
+    threshold = DEFAULT_THRESHOLD  # what set_metadata writes into every file
     with tempfile.TemporaryDirectory(prefix="lstm-sentiment-export-") as work_dir:
         work = Path(work_dir)
-        fp32_path, int8_path = work / NAMED_MODELS["fp32"], work / NAMED_MODELS["int8"]
-        fp32 = convert(run)
-        base_meta = {
-            "training_config": config.to_dict(),
-            "training": training,
-            "exporter": {**exporter_versions(), "opset": OPSET},
-        }
-        set_metadata(fp32, contract, version=options.version, variant="fp32", extra=base_meta)
-        onnx.save(fp32, fp32_path)
-        fp32_model = SentimentModel.load(fp32_path)
-        fp32_scores = fp32_model.score(texts)
-        threshold = fp32_model.threshold
-
-        # The check subset is scored by Keras padded to max length, as in training.
-        subset_keras = predict(keras_model, contract, check_texts)
-        checks = against_keras(fp32_model.score(check_texts), subset_keras, threshold)
-        checks += padding_invariance(fp32_model, check_texts)
-        checks += batch_invariance(fp32_model, check_texts)
-        require(checks)
-
-        quantize(fp32_path, int8_path, options.quantization)
-        int8_model = SentimentModel.load(int8_path)
-        int8_scores = int8_model.score(texts)
-        gate = int8_gate(labels, fp32_scores, int8_scores, threshold)
-        require(gate)
-
+        fp32_path, int8_path = work / VARIANTS["fp32"].file, work / VARIANTS["int8"].file
+        fp32_scores, checks = _export_fp32(
+            run, test, keras_check_scores, fp32_path, options, base_meta
+        )
+        int8_scores, gate = _export_int8(fp32_path, int8_path, test, fp32_scores, options)
         figures = {
             "model_version": options.version,
-            "test_reviews": len(texts),
+            "test_reviews": len(test.texts),
             "test_subset": options.limit_per_label is not None,
-            "keras": binary_metrics(labels, keras_scores, threshold),
-            "fp32": binary_metrics(labels, fp32_scores, threshold),
-            "int8": binary_metrics(labels, int8_scores, threshold),
-            "fp32_vs_keras": _agreement(fp32_scores, keras_scores, threshold),
-            "int8_vs_fp32": _agreement(int8_scores, fp32_scores, threshold),
+            "keras": binary_metrics(test.labels, keras_scores, threshold),
+            "fp32": binary_metrics(test.labels, fp32_scores, threshold),
+            "int8": binary_metrics(test.labels, int8_scores, threshold),
+            "fp32_vs_keras": agreement(fp32_scores, keras_scores, threshold),
+            "int8_vs_fp32": agreement(int8_scores, fp32_scores, threshold),
             "checks": [c.as_dict() for c in [*checks, *gate]],
             "keras_seconds": round(keras_seconds, 1),
-            "training_config": config.to_dict(),
-            "training": training,
+            "training_config": run.config.to_dict(),
+            "training": run.training,
             "quantization": options.quantization.as_dict(),
             "exporter": base_meta["exporter"],
             "machine": machine(),
         }
-        text_checks = []
-        for variant, path in (("fp32", fp32_path), ("int8", int8_path)):
-            model = onnx.load(path)
-            quant = None if variant == "fp32" else options.quantization.as_dict()
-            extra = {
-                **base_meta,
-                "quantization": quant,
-                "evaluation": _evaluation(figures, variant),
-            }
-            set_metadata(model, contract, version=options.version, variant=variant, extra=extra)
-            onnx.checker.check_model(model, full_check=True)
-            onnx.save(model, path)
-            # The raw-text twin: the same file with the text contract as a graph in front.
-            raw = raw_text_model(model, contract)
-            extra = {**extra, "io": TEXT_IO}
-            set_metadata(
-                raw, contract, version=options.version, variant=f"text-{variant}", extra=extra
-            )
-            onnx.checker.check_model(raw, full_check=True)
-            onnx.save(raw, work / NAMED_MODELS[f"text-{variant}"])
-            text_checks += raw_text_agreement(
-                SentimentModel.load(work / NAMED_MODELS[f"text-{variant}"]),
-                SentimentModel.load(path),
-                [*check_texts, *EDGE_TEXTS],
-                variant,
-            )
-        require(text_checks)
+        text_checks = _describe_and_add_text_models(run, test, work, figures, options, base_meta)
         figures["checks"] += [c.as_dict() for c in text_checks]
         figures["sizes"] = {
-            "keras": (run / "model.keras").stat().st_size,
-            **{name: (work / file).stat().st_size for name, file in NAMED_MODELS.items()},
+            "keras": (run.folder / "model.keras").stat().st_size,
+            **{v.name: (work / v.file).stat().st_size for v in VARIANTS.values()},
         }
         figures["mobile"] = mobile_checks(work, [fp32_path, int8_path]) if options.mobile else {}
-        out.mkdir(parents=True, exist_ok=True)
-        for path in sorted(work.glob("*.onnx")) + sorted(work.glob("*.ort")):
-            _move_into(path, out / path.name)
-    text = json.dumps(figures, indent=2) + "\n"
-    _write_text(out / FIGURES_FILE, text)
-    # Rendered from the JSON as written, exactly as 'lstm-sentiment card' renders it later.
-    _write_text(out / CARD_FILE, render_card(json.loads(text)))
+        _publish(work, Path(out_dir))
+    _write_card(Path(out_dir), figures)
     return figures
+
+
+def _load_run(folder: Path) -> _Run:
+    training = json.loads((folder / "training.json").read_text(encoding="utf-8"))
+    contract = TextContract.load(folder / "contract.json")
+    return _Run(folder, contract, TrainConfig.load(folder / "config.json"), training)
+
+
+def _load_test_set(source: str | Path, options: ExportOptions) -> _TestSet:
+    reviews = imdb.load_split(source, "test", check_counts=options.limit_per_label is None)
+    if options.limit_per_label is not None:
+        reviews = subset(reviews, options.limit_per_label, options.seed)
+    per_label = max(1, options.validation_reviews // 2)
+    check_texts = [r.text for r in subset(reviews, per_label, options.seed)]
+    labels = np.array([r.label for r in reviews], dtype=bool)
+    return _TestSet([r.text for r in reviews], labels, check_texts)
+
+
+def _score_with_keras(run: _Run, test: _TestSet) -> tuple[np.ndarray, np.ndarray, float]:
+    """The trained model's scores on the test split (timed) and on the check subset; both
+    padded to max length, as in training."""
+    from lstm_sentiment.train.evaluate import predict
+    from lstm_sentiment.train.model import load_model
+
+    keras_model = load_model(run.folder / "model.keras")
+    started = time.perf_counter()
+    scores = predict(keras_model, run.contract, test.texts)
+    seconds = time.perf_counter() - started
+    return scores, predict(keras_model, run.contract, test.check_texts), seconds
+
+
+def _export_fp32(
+    run: _Run,
+    test: _TestSet,
+    keras_check_scores: np.ndarray,
+    path: Path,
+    options: ExportOptions,
+    base_meta: dict[str, Any],
+) -> tuple[np.ndarray, list[Check]]:
+    """Convert, save with provisional metadata, and gate against Keras, padding and batch
+    size; returns the test scores and the checks."""
+    fp32 = convert(run.folder)
+    set_metadata(fp32, run.contract, version=options.version, variant="fp32", extra=base_meta)
+    onnx.save(fp32, path)
+    model = SentimentModel.load(path)
+    scores = model.score(test.texts)
+    checks = against_keras(model.score(test.check_texts), keras_check_scores, model.threshold)
+    checks += padding_invariance(model, test.check_texts)
+    checks += batch_invariance(model, test.check_texts)
+    require(checks)
+    return scores, checks
+
+
+def _export_int8(
+    fp32_path: Path,
+    int8_path: Path,
+    test: _TestSet,
+    fp32_scores: np.ndarray,
+    options: ExportOptions,
+) -> tuple[np.ndarray, list[Check]]:
+    quantize(fp32_path, int8_path, options.quantization)
+    model = SentimentModel.load(int8_path)
+    scores = model.score(test.texts)
+    gate = int8_gate(test.labels, fp32_scores, scores, model.threshold)
+    require(gate)
+    return scores, gate
+
+
+def _describe_and_add_text_models(
+    run: _Run,
+    test: _TestSet,
+    work: Path,
+    figures: dict[str, Any],
+    options: ExportOptions,
+    base_meta: dict[str, Any],
+) -> list[Check]:
+    """Write the final metadata into both token models, build their raw-text twins and gate
+    them against the token models."""
+    checks: list[Check] = []
+    for variant in ("fp32", "int8"):
+        path = work / VARIANTS[variant].file
+        model = onnx.load(path)
+        quant = None if variant == "fp32" else options.quantization.as_dict()
+        extra = {**base_meta, "quantization": quant, "evaluation": _evaluation(figures, variant)}
+        set_metadata(model, run.contract, version=options.version, variant=variant, extra=extra)
+        onnx.checker.check_model(model, full_check=True)
+        onnx.save(model, path)
+        # The raw-text twin: the same file with the text contract as a graph in front.
+        raw = raw_text_model(model, run.contract)
+        extra = {**extra, "io": io_description(Kind.TEXT)}
+        text_variant = f"text-{variant}"
+        set_metadata(raw, run.contract, version=options.version, variant=text_variant, extra=extra)
+        onnx.checker.check_model(raw, full_check=True)
+        raw_path = work / VARIANTS[text_variant].file
+        onnx.save(raw, raw_path)
+        checks += raw_text_agreement(
+            SentimentModel.load(raw_path),
+            SentimentModel.load(path),
+            [*test.check_texts, *EDGE_TEXTS],
+            variant,
+        )
+    require(checks)
+    return checks
 
 
 def _evaluation(figures: dict[str, Any], variant: str) -> dict[str, Any]:
@@ -194,113 +247,18 @@ def _evaluation(figures: dict[str, Any], variant: str) -> dict[str, Any]:
     }
 
 
-def _agreement(scores: np.ndarray, reference: np.ndarray, threshold: float) -> dict[str, float]:
-    delta = np.abs(scores.astype(np.float64) - reference.astype(np.float64))
-    same = np.mean((scores >= threshold) == (reference >= threshold))
-    return {
-        "label_agreement": float(same),
-        "max_abs_dp": float(delta.max()),
-        "mean_abs_dp": float(delta.mean()),
-        "p99_abs_dp": float(np.quantile(delta, 0.99)),
-    }
+def _publish(work: Path, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for path in sorted(work.glob("*.onnx")) + sorted(work.glob("*.ort")):
+        with path.open("rb") as src, atomic_output(out / path.name) as dst:
+            shutil.copyfileobj(src, dst)
 
 
-def machine() -> dict[str, Any]:
-    """The CPU the figures came from: its name and the SIMD flags that matter to int8."""
-    name, flags = platform.processor() or platform.machine(), []
-    try:
-        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-        for line in info.splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and value.strip():
-                name = value.strip()
-            if key.strip() == "flags":
-                wanted = (
-                    "avx",
-                    "avx2",
-                    "fma",
-                    "f16c",
-                    "avx512f",
-                    "avx512_vnni",
-                    "avx_vnni",
-                    "avx512_bf16",
-                    "amx_int8",
-                    "sse4_2",
-                )
-                flags = sorted(set(value.split()) & set(wanted))
-                break
-    except OSError:
-        pass
-    return {"cpu": name, "flags": flags, "cores": os.cpu_count(), "system": platform.system()}
-
-
-_VERDICT = re.compile(
-    r"Model should perform well with (.+?) (as is|if modified to have fixed input shapes): (\w+)"
-)
-_FINAL = re.compile(r"For optimal performance the model should be used with the \w+ EP")
-
-
-def mobile_checks(work: Path, models: list[Path]) -> dict[str, Any]:
-    """onnxruntime's own mobile tooling: the usability check and the ORT-format conversion."""
-    verdicts: dict[str, Any] = {}
-    for path in models:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "onnxruntime.tools.check_onnx_model_mobile_usability",
-                str(path),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        printed = result.stdout + result.stderr
-        verdicts[path.stem] = {
-            "exit_code": result.returncode,
-            "verdicts": [f"{ep} {when}: {answer}" for ep, when, answer in _VERDICT.findall(printed)]
-            + _FINAL.findall(printed),
-        }
-    ort_dir = work / "ort"
-    ort_dir.mkdir()
-    for path in models:
-        shutil.copy(path, ort_dir / path.name)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "onnxruntime.tools.convert_onnx_models_to_ort",
-            str(ort_dir),
-            "--output_dir",
-            str(ort_dir / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    converted = {}
-    for path in models:
-        ort_file = ort_dir / "out" / f"{path.stem}.ort"
-        loads = False
-        if result.returncode == 0 and ort_file.is_file():
-            try:
-                loaded = SentimentModel.load(ort_file)
-                loads = bool(loaded.score(["a loadable model"]).size == 1)
-            except Exception:  # any failure means: do not ship this .ort
-                loads = False
-        if loads:
-            shutil.move(ort_file, work / ort_file.name)
-        converted[path.stem] = {
-            "converted": ort_file.is_file() or (work / ort_file.name).is_file(),
-            "runtime_loads": loads,
-        }
-    verdicts["ort_format"] = converted
-    return verdicts
-
-
-def _move_into(source: Path, target: Path) -> None:
-    with source.open("rb") as src, atomic_output(target) as dst:
-        shutil.copyfileobj(src, dst)
+def _write_card(out: Path, figures: dict[str, Any]) -> None:
+    text = json.dumps(figures, indent=2) + "\n"
+    _write_text(out / FIGURES_FILE, text)
+    # Rendered from the JSON as written, exactly as 'lstm-sentiment card' renders it later.
+    _write_text(out / CARD_FILE, render_card(json.loads(text)))
 
 
 def _write_text(path: Path, text: str) -> None:

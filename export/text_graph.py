@@ -43,10 +43,9 @@ from lstm_sentiment.runtime.contract import (
     TYPOGRAPHIC_APOSTROPHES,
     TextContract,
 )
+from lstm_sentiment.runtime.signature import IDS, TOKEN_COUNT
+from lstm_sentiment.runtime.signature import TEXT as TEXT_INPUT
 
-TEXT_INPUT = "review"
-IDS = "token_ids"
-TOKEN_COUNT = "token_count"
 OPSET = 20  # RegexFullMatch; every op of the token-id graph means the same at 20 as at 17
 ML_OPSET = 4  # LabelEncoder with a default for strings
 _TAG = "<[Bb][Rr] */?>"

@@ -21,7 +21,10 @@ from typing import Any
 import numpy as np
 
 from lstm_sentiment.runtime.contract import pad_batch
+from lstm_sentiment.runtime.errors import EXIT_FAILED_GATE, LstmSentimentError
+from lstm_sentiment.runtime.metrics import agreement
 from lstm_sentiment.runtime.model import SentimentModel
+from lstm_sentiment.runtime.signature import OUTPUT, TEXT, TOKEN_COUNT
 
 KERAS_TOLERANCE = 1e-4
 INVARIANCE_TOLERANCE = 1e-5
@@ -29,8 +32,10 @@ MAX_ACCURACY_DROP = 0.003
 MIN_AGREEMENT = 0.995
 
 
-class ValidationError(RuntimeError):
+class ValidationError(LstmSentimentError):
     """An exported model failed a numeric gate; nothing was written."""
+
+    exit_code = EXIT_FAILED_GATE
 
 
 @dataclass
@@ -102,16 +107,16 @@ def int8_gate(
 ) -> list[Check]:
     fp32_pred, int8_pred = fp32_scores >= threshold, int8_scores >= threshold
     drop = float(np.mean(fp32_pred == labels) - np.mean(int8_pred == labels))
-    agreement = float(np.mean(fp32_pred == int8_pred))
+    same = agreement(int8_scores, fp32_scores, threshold)["label_agreement"]
     return [
         Check(
             "int8 accuracy drop vs fp32", drop, f"<= {MAX_ACCURACY_DROP}", drop <= MAX_ACCURACY_DROP
         ),
         Check(
             "int8 label agreement with fp32",
-            agreement,
+            same,
             f">= {MIN_AGREEMENT}",
-            agreement >= MIN_AGREEMENT,
+            same >= MIN_AGREEMENT,
         ),
     ]
 
@@ -127,9 +132,7 @@ def raw_text_agreement(
     worst, wrong_counts = 0.0, 0
     for start in range(0, len(texts), 64):
         chunk = list(texts[start : start + 64])
-        got, counts = raw.session.run(
-            ["positive_probability", "token_count"], {"review": np.array(chunk, dtype=object)}
-        )
+        got, counts = raw.session.run([OUTPUT, TOKEN_COUNT], {TEXT: np.array(chunk, dtype=object)})
         ids, lengths = token.contract.encode_batch(chunk)
         worst = max(worst, _max_delta(got, token.score_ids(ids)))
         wrong_counts += int(np.sum(counts != lengths))

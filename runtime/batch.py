@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from lstm_sentiment.runtime.errors import EXIT_TOO_MANY_ERRORS, LstmSentimentError
 from lstm_sentiment.runtime.model import SentimentModel
 from lstm_sentiment.runtime.readers import InputSpec, Record, open_input
 from lstm_sentiment.runtime.writers import open_output, output_format
@@ -63,8 +64,13 @@ def parallelism(provider: str, threads: int | None, workers: int | None) -> tupl
     return threads or 1, workers or max(1, min(cores, MAX_DEFAULT_WORKERS))
 
 
-class TooManyErrors(Exception):
+class TooManyErrors(LstmSentimentError):
     """More records became error records than ``max_errors`` allows."""
+
+    exit_code = EXIT_TOO_MANY_ERRORS
+
+    def __str__(self) -> str:
+        return f"{self.args[0]}; nothing was written"
 
 
 @dataclass

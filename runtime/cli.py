@@ -15,35 +15,29 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from lstm_sentiment.runtime import __version__
+from lstm_sentiment.runtime.console import App, Progress
+from lstm_sentiment.runtime.errors import EXIT_INTERRUPTED, EXIT_ROW_ERRORS
+from lstm_sentiment.runtime.signature import MODEL_HELP, Format, Provider
 
 # numpy and onnxruntime are imported inside the commands, so that --help stays instant.
-FORMATS = ("csv", "tsv", "jsonl", "parquet")
-OUTPUT_FORMATS = FORMATS
+FORMATS = ", ".join(f.value for f in Format)
 
-EXIT_OK, EXIT_USAGE, EXIT_ROW_ERRORS, EXIT_TOO_MANY_ERRORS, EXIT_INTERRUPTED = 0, 2, 3, 4, 130
-
-app = typer.Typer(
+app = App(
     help="Score movie reviews with the lstm-sentiment ONNX model (no TensorFlow needed).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 
-ModelOption = Annotated[
-    str,
-    typer.Option(
-        "--model", "-m", help="fp32 (the default), int8, or a path to an .onnx or .ort file."
-    ),
-]
+ModelOption = Annotated[str, typer.Option("--model", "-m", help=f"The model: {MODEL_HELP}.")]
 ProviderOption = Annotated[
-    str,
+    Provider,
     typer.Option(
         help="Execution provider: auto (CUDA when onnxruntime-gpu offers it, else CPU), cpu, "
         "cuda or tensorrt. An explicit one that is not available is an error."
@@ -57,10 +51,8 @@ TextColumnOption = Annotated[
     ),
 ]
 FormatOption = Annotated[
-    str | None,
-    typer.Option(
-        "--format", help=f"Input format: {', '.join(FORMATS)}. Default: by extension (stdin: csv)."
-    ),
+    Format | None,
+    typer.Option("--format", help="Input format. Default: by extension (stdin: csv)."),
 ]
 DelimiterOption = Annotated[
     str | None, typer.Option(help="CSV field delimiter (default ',', tab for .tsv).")
@@ -70,19 +62,10 @@ EncodingOption = Annotated[
 ]
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
-
-
 def _load(model: str, provider: str, threads: int | None = None) -> Any:
-    from lstm_sentiment.runtime.model import ModelError, SentimentModel
-    from lstm_sentiment.runtime.providers import ProviderError
+    from lstm_sentiment.runtime.model import SentimentModel
 
-    try:
-        return SentimentModel.load(model, provider, threads)
-    except (ModelError, ProviderError) as error:
-        raise fail(str(error)) from None
+    return SentimentModel.load(model, provider, threads)
 
 
 def _default_output(input_path: str, fmt: str | None) -> str:
@@ -90,6 +73,11 @@ def _default_output(input_path: str, fmt: str | None) -> str:
         return "-"
     extension = {"tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet"}.get(fmt or "", ".csv")
     return f"{Path(input_path).stem}.scores{extension}"
+
+
+def _value(choice: Any) -> Any:
+    """An Enum option's string value (None stays None)."""
+    return None if choice is None else getattr(choice, "value", choice)
 
 
 @app.command()
@@ -105,11 +93,10 @@ def batch(
         ),
     ] = None,
     output_format: Annotated[
-        str | None,
-        typer.Option(help=f"Output format: {', '.join(OUTPUT_FORMATS)}. Default: by extension."),
+        Format | None, typer.Option(help="Output format. Default: by extension.")
     ] = None,
     model: ModelOption = "fp32",
-    provider: ProviderOption = "auto",
+    provider: ProviderOption = Provider.AUTO,
     text_column: TextColumnOption = None,
     id_column: Annotated[
         str | None,
@@ -152,38 +139,30 @@ def batch(
 ) -> None:
     """Score every record of INPUT: one output record per input record, in input order, with
     id, score (probability of positive), label and error."""
-    from lstm_sentiment.runtime.batch import BatchOptions, TooManyErrors, score_file
-    from lstm_sentiment.runtime.readers import InputError, InputSpec
-    from lstm_sentiment.runtime.writers import OutputError
+    from lstm_sentiment.runtime.batch import BatchOptions, parallelism, score_file
+    from lstm_sentiment.runtime.readers import InputSpec
 
-    spec = InputSpec(input, input_format, delimiter, encoding, text_column, id_column)
-    target = output or _default_output(input, output_format)
+    in_format, out_format, provider_name = (
+        _value(input_format),
+        _value(output_format),
+        _value(provider),
+    )
+    spec = InputSpec(input, in_format, delimiter, encoding, text_column, id_column)
+    target = output or _default_output(input, out_format)
     options = BatchOptions(
         model=model,
-        provider=provider,
+        provider=provider_name,
         batch_size=batch_size,
         window=window,
         threads=threads,
         max_errors=max_errors,
-        output_format=output_format,
+        output_format=out_format,
         workers=workers,
     )
-    from lstm_sentiment.runtime.batch import parallelism
-    from lstm_sentiment.runtime.providers import ProviderError
-
-    try:
-        threads, options.workers = parallelism(provider, threads, workers)
-    except ProviderError as error:
-        raise fail(str(error)) from None
-    loaded = _load(model, provider, threads)
-    show = not quiet and sys.stderr.isatty()
-    try:
-        with _Progress(show) as progress:
-            summary = score_file(spec, target, options, loaded, progress.update)
-    except (InputError, OutputError) as error:
-        raise fail(str(error)) from None
-    except TooManyErrors as error:
-        raise fail(f"{error}; nothing was written", EXIT_TOO_MANY_ERRORS) from None
+    threads, options.workers = parallelism(provider_name, threads, workers)
+    loaded = _load(model, provider_name, threads)
+    with Progress("scoring", enabled=not quiet) as progress:
+        summary = score_file(spec, target, options, loaded, progress.update)
     if not quiet:
         _print_summary(summary, target)
     if summary.errors:
@@ -202,43 +181,9 @@ def _print_summary(summary: Any, target: str) -> None:
         typer.echo(f"  error at {line}", err=True)
 
 
-class _Progress:
-    """A rich progress bar on stderr, by bytes of input read."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.bar: Any = None
-        self.task: Any = None
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.progress import Progress
-
-            self.bar = Progress(transient=True, console=_stderr_console())
-            self.bar.start()
-            self.task = self.bar.add_task("scoring", total=None)
-        return self
-
-    def update(self, done: int, total: int | None) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, completed=done, total=total)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-
-def _stderr_console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True)
-
-
 @app.command()
 def info(
-    model: Annotated[
-        str, typer.Argument(help="fp32, int8, or a path to an .onnx or .ort file.")
-    ] = "fp32",
+    model: Annotated[str, typer.Argument(help=f"The model: {MODEL_HELP}.")] = "fp32",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
     """Print what a model says about itself: contract, labels, threshold, opset,
@@ -294,7 +239,7 @@ def compare(
     input_format: FormatOption = None,
     delimiter: DelimiterOption = None,
     encoding: EncodingOption = "utf-8",
-    provider: ProviderOption = "auto",
+    provider: ProviderOption = Provider.AUTO,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
     plot: Annotated[
         Path | None,
@@ -306,19 +251,14 @@ def compare(
 ) -> None:
     """Accuracy, precision, recall, F1, ROC-AUC, agreement, |Δp|, size and speed of models
     on a labelled file."""
-    from lstm_sentiment.runtime.compare import CompareError, compare_models, render_table
-    from lstm_sentiment.runtime.readers import InputError, InputSpec
+    from lstm_sentiment.runtime.compare import compare_models, plot_comparison, render_table
+    from lstm_sentiment.runtime.readers import InputSpec
 
-    spec = InputSpec(labelled, input_format, delimiter, encoding, text_column, None)
-    loaded = [_load(m, provider) for m in (models or ["fp32", "int8"])]
-    try:
-        report = compare_models(spec, label_column, loaded, names=models or ["fp32", "int8"])
-        if plot is not None:
-            from lstm_sentiment.runtime.compare import plot_comparison
-
-            plot_comparison(report, plot)
-    except (InputError, CompareError) as error:
-        raise fail(str(error)) from None
+    spec = InputSpec(labelled, _value(input_format), delimiter, encoding, text_column, None)
+    loaded = [_load(m, _value(provider)) for m in (models or ["fp32", "int8"])]
+    report = compare_models(spec, label_column, loaded, names=models or ["fp32", "int8"])
+    if plot is not None:
+        plot_comparison(report, plot)
     public = {k: v for k, v in report.items() if not k.startswith("_")}
     typer.echo(json.dumps(public, indent=2) if as_json else render_table(public))
 

@@ -13,14 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from lstm_sentiment.runtime.metrics import binary_metrics
+from lstm_sentiment.runtime.errors import LstmSentimentError
+from lstm_sentiment.runtime.metrics import agreement, binary_metrics
 from lstm_sentiment.runtime.model import SentimentModel
 from lstm_sentiment.runtime.readers import InputSpec, open_input
 
 _LABELS = {"1": 1, "0": 0, "pos": 1, "neg": 0, "positive": 1, "negative": 0}
 
 
-class CompareError(Exception):
+class CompareError(LstmSentimentError):
     """The labelled file cannot be used for a comparison."""
 
 
@@ -79,10 +80,10 @@ def compare_models(
         if reference is None:
             reference = scores
         else:
-            delta = np.abs(scores.astype(np.float64) - reference)
-            entry["agreement_with_first"] = float(np.mean((scores >= 0.5) == (reference >= 0.5)))
-            entry["mean_abs_dp"] = float(delta.mean())
-            entry["max_abs_dp"] = float(delta.max())
+            against = agreement(scores, reference, model.threshold)
+            entry["agreement_with_first"] = against["label_agreement"]
+            entry["mean_abs_dp"] = against["mean_abs_dp"]
+            entry["max_abs_dp"] = against["max_abs_dp"]
         report["models"].append(entry)
         all_scores.append(scores)
     report["_scores"] = all_scores

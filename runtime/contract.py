@@ -50,6 +50,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from lstm_sentiment.runtime.errors import LstmSentimentError
+
 FORMAT = "lstm-sentiment.text-contract"
 VERSION = 2  # the newest version; new contracts choose theirs, old ones keep theirs
 VERSIONS = (1, 2)
@@ -77,7 +79,7 @@ Keep = Literal["last", "first"]
 MAX_SUPPORTED_LENGTH = 100_000
 
 
-class ContractError(ValueError):
+class ContractError(LstmSentimentError, ValueError):
     """A contract (or its JSON form) is invalid or of an unsupported version."""
 
 

@@ -40,6 +40,25 @@ def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.nd
     return fpr, tpr
 
 
+def agreement(
+    scores: np.ndarray, reference: np.ndarray, threshold: float = 0.5
+) -> dict[str, float]:
+    """How far ``scores`` are from ``reference`` scores of the same reviews: the share of
+    equal labels at ``threshold`` and the max, mean and 99th-percentile |Δp|."""
+    scores = np.asarray(scores, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    if not len(scores):
+        nan = float("nan")
+        return {"label_agreement": nan, "max_abs_dp": nan, "mean_abs_dp": nan, "p99_abs_dp": nan}
+    delta = np.abs(scores - reference)
+    return {
+        "label_agreement": float(np.mean((scores >= threshold) == (reference >= threshold))),
+        "max_abs_dp": float(delta.max()),
+        "mean_abs_dp": float(delta.mean()),
+        "p99_abs_dp": float(np.quantile(delta, 0.99)),
+    }
+
+
 def binary_metrics(
     labels: np.ndarray, scores: np.ndarray, threshold: float = 0.5
 ) -> dict[str, Any]:

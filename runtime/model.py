@@ -23,40 +23,39 @@ import numpy as np
 import onnxruntime as ort
 
 from lstm_sentiment.runtime.contract import ContractError, TextContract, pad_batch
+from lstm_sentiment.runtime.errors import ModelError
 from lstm_sentiment.runtime.model_check import (
-    FLOAT,
-    INT32,
-    STRING,
     ModelCheckError,
     ValueInfo,
     check_model_file,
     signature_of,
 )
 from lstm_sentiment.runtime.providers import check_started, select_providers
+from lstm_sentiment.runtime.signature import (
+    DEFAULT_LABELS,
+    DEFAULT_THRESHOLD,
+    FLOAT,
+    IDS,
+    INT32,
+    META_PREFIX,
+    MODEL_HELP,
+    OUTPUT,
+    STRING,
+    TEXT,
+    TOKEN_COUNT,
+    VARIANTS,
+    Kind,
+)
 
-META_PREFIX = "lstm_sentiment."
-INPUT = "token_ids"
-OUTPUT = "positive_probability"
-TEXT_INPUT = "review"
-TOKEN_COUNT = "token_count"
 MODELS_DIR = Path(__file__).parent / "models"
-NAMED_MODELS = {
-    "fp32": "lstm-sentiment-fp32.onnx",
-    "int8": "lstm-sentiment-int8.onnx",
-    "text-fp32": "lstm-sentiment-text-fp32.onnx",
-    "text-int8": "lstm-sentiment-text-int8.onnx",
-}
 DEFAULT_BATCH = 256
 
 
-class ModelError(Exception):
-    """A model file is missing, unreadable, or does not describe itself as ours."""
-
-
 def resolve_model_path(model: str | Path) -> Path:
-    """``fp32``/``int8`` name a shipped model; anything else is a path to an ``.onnx`` file."""
-    if isinstance(model, str) and model in NAMED_MODELS:
-        path = MODELS_DIR / NAMED_MODELS[model]
+    """A shipped variant's name (``fp32``, ``int8``, ``text-fp32``, ``text-int8``) or a path
+    to an ``.onnx``/``.ort`` file."""
+    if isinstance(model, str) and model in VARIANTS:
+        path = MODELS_DIR / VARIANTS[model].file
         if not path.is_file():
             raise ModelError(
                 f"the shipped {model} model is not installed ({path} is missing); "
@@ -65,7 +64,7 @@ def resolve_model_path(model: str | Path) -> Path:
         return path
     path = Path(model)
     if not path.is_file():
-        raise ModelError(f"no model file at {path} (use fp32, int8 or a path to an .onnx file)")
+        raise ModelError(f"no model file at {path} (use {MODEL_HELP})")
     return path
 
 
@@ -77,11 +76,11 @@ class SentimentModel:
     metadata: dict[str, Any]
 
     provider: str = "cpu"
-    kind: str = "ids"  # "ids": token ids in; "text": review strings in (the contract in-graph)
+    kind: Kind = Kind.IDS  # token ids in, or review strings in (the contract in the graph)
 
     @property
     def takes_text(self) -> bool:
-        return self.kind == "text"
+        return self.kind is Kind.TEXT
 
     @classmethod
     def load(
@@ -97,7 +96,7 @@ class SentimentModel:
         """
         path = resolve_model_path(model)
         try:
-            kind = check_model_file(path, META_PREFIX + "contract")
+            kind = check_model_file(path, META_PREFIX + "contract").kind
         except ModelCheckError as error:
             raise ModelError(str(error)) from None
         chosen = select_providers(provider, ort.get_available_providers())
@@ -113,7 +112,7 @@ class SentimentModel:
         except Exception as error:  # onnxruntime raises its own exception types
             raise ModelError(f"onnxruntime cannot load {path}: {error}") from None
         active = check_started(provider, chosen, session.get_providers())
-        if kind is None:  # ORT format: ask the loaded session for its signature
+        if kind is None:  # ORT format: only the loaded session can tell its signature
             try:
                 kind = signature_of(
                     path, _infos(session.get_inputs()), _infos(session.get_outputs())
@@ -125,18 +124,18 @@ class SentimentModel:
 
     @property
     def threshold(self) -> float:
-        return float(self.metadata.get("threshold", 0.5))
+        return float(self.metadata.get("threshold", DEFAULT_THRESHOLD))
 
     @property
     def labels(self) -> tuple[str, str]:
-        negative, positive = self.metadata.get("labels", ["negative", "positive"])
+        negative, positive = self.metadata.get("labels", DEFAULT_LABELS)
         return negative, positive
 
     def score_ids(self, ids: np.ndarray) -> np.ndarray:
         """P(positive) for a post-padded int32 ``[batch, time]`` id matrix."""
         if len(ids) == 0:
             return np.zeros(0, dtype=np.float32)
-        return self.session.run([OUTPUT], {INPUT: np.ascontiguousarray(ids, np.int32)})[0]
+        return self.session.run([OUTPUT], {IDS: np.ascontiguousarray(ids, np.int32)})[0]
 
     def score_encoded(
         self, encoded: Sequence[np.ndarray], batch_size: int = DEFAULT_BATCH, workers: int = 1
@@ -174,9 +173,7 @@ class SentimentModel:
 
         def run(rows: np.ndarray) -> None:
             batch = np.array([texts[i] for i in rows], dtype=object)
-            scores[rows], counts[rows] = self.session.run(
-                [OUTPUT, TOKEN_COUNT], {TEXT_INPUT: batch}
-            )
+            scores[rows], counts[rows] = self.session.run([OUTPUT, TOKEN_COUNT], {TEXT: batch})
 
         _in_sorted_batches([len(t) for t in texts], batch_size, workers, run)
         return scores, counts

@@ -23,23 +23,104 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
+from lstm_sentiment.runtime.errors import LstmSentimentError
+from lstm_sentiment.runtime.signature import SIGNATURES, Kind
+
 ALLOWED_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "com.microsoft"}
-INT32, FLOAT, STRING = 6, 1, 8  # TensorProto.DataType
-# The two signatures our exports have: token ids in, or review strings in.
-SIGNATURES = {
-    "ids": ([("token_ids", INT32, 2)], [("positive_probability", FLOAT, 1)]),
-    "text": (
-        [("review", STRING, 1)],
-        [("positive_probability", FLOAT, 1), ("token_count", INT32, 1)],
-    ),
-}
 MAX_DEPTH = 16  # subgraph nesting we are willing to follow
 
 
-class ModelCheckError(Exception):
+# Field numbers of the messages read here, named as in onnx.proto.
+class ModelProto:
+    ir_version = 1
+    producer_name = 2
+    graph = 7
+    opset_import = 8
+    metadata_props = 14
+    functions = 25
+
+
+class OperatorSetIdProto:
+    domain = 1
+    version = 2
+
+
+class StringStringEntryProto:
+    key = 1
+    value = 2
+
+
+class GraphProto:
+    node = 1
+    initializer = 5
+    input = 11
+    output = 12
+    sparse_initializer = 15
+
+
+class NodeProto:
+    op_type = 4
+    attribute = 5
+    domain = 7
+
+
+class AttributeProto:
+    t = 5
+    g = 6
+    tensors = 10
+    graphs = 11
+
+
+class TensorProto:
+    name = 8
+    external_data = 13
+    data_location = 14
+    EXTERNAL = 1  # DataLocation
+
+
+class SparseTensorProto:
+    values = 1
+    indices = 2
+
+
+class ValueInfoProto:
+    name = 1
+    type = 2
+
+
+class TypeProto:
+    tensor_type = 1
+
+
+class TypeProtoTensor:
+    elem_type = 1
+    shape = 2
+
+
+class TensorShapeProto:
+    dim = 1
+
+
+class FunctionProto:
+    node = 7
+
+
+class ModelCheckError(LstmSentimentError):
     """The file is not a model this runtime will load; the message says why."""
+
+
+class FileFormat(str, Enum):
+    ONNX = "onnx"  # protobuf: every check in the module docstring
+    ORT = "ort"  # onnxruntime's flatbuffer format: onnxruntime's own checks
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    format: FileFormat
+    kind: Kind | None  # None for ORT files: onnxruntime reports it after loading
 
 
 @dataclass
@@ -128,9 +209,9 @@ def _message(value: int | bytes) -> bytes:
 def _pairs(data: bytes) -> tuple[str, str]:
     key = value = ""
     for number, _, raw in _fields(data):
-        if number == 1:
+        if number == StringStringEntryProto.key:
             key = _text(raw)
-        elif number == 2:
+        elif number == StringStringEntryProto.value:
             value = _text(raw)
     return key, value
 
@@ -141,14 +222,14 @@ def _pairs(data: bytes) -> tuple[str, str]:
 def _tensor(data: bytes, summary: ModelSummary) -> str:
     name, location, external = "", 0, {}
     for number, _, raw in _fields(data):
-        if number == 8:
+        if number == TensorProto.name:
             name = _text(raw)
-        elif number == 14 and isinstance(raw, int):
+        elif number == TensorProto.data_location and isinstance(raw, int):
             location = raw
-        elif number == 13:
+        elif number == TensorProto.external_data:
             key, value = _pairs(_message(raw))
             external[key] = value
-    if location == 1 or external:
+    if location == TensorProto.EXTERNAL or external:
         summary.external_locations.append(external.get("location", ""))
     return name
 
@@ -156,16 +237,17 @@ def _tensor(data: bytes, summary: ModelSummary) -> str:
 def _value_info(data: bytes) -> ValueInfo:
     name, elem_type, rank = "", None, None
     for number, _, raw in _fields(data):
-        if number == 1:
+        if number == ValueInfoProto.name:
             name = _text(raw)
-        elif number == 2:
+        elif number == ValueInfoProto.type:
             for t_number, _, t_raw in _fields(_message(raw)):
-                if t_number == 1:  # tensor_type
+                if t_number == TypeProto.tensor_type:
                     for f_number, _, f_raw in _fields(_message(t_raw)):
-                        if f_number == 1 and isinstance(f_raw, int):
+                        if f_number == TypeProtoTensor.elem_type and isinstance(f_raw, int):
                             elem_type = f_raw
-                        elif f_number == 2:
-                            rank = sum(1 for n, _, _ in _fields(_message(f_raw)) if n == 1)
+                        elif f_number == TypeProtoTensor.shape:
+                            dims = _fields(_message(f_raw))
+                            rank = sum(1 for n, _, _ in dims if n == TensorShapeProto.dim)
     return ValueInfo(name, elem_type, rank)
 
 
@@ -173,22 +255,25 @@ def _graph(data: bytes, summary: ModelSummary, depth: int, top: bool) -> None:
     if depth > MAX_DEPTH:
         raise ModelCheckError("subgraphs are nested too deeply")
     for number, _, raw in _fields(data):
-        if number == 1:
+        if number == GraphProto.node:
             _node(_message(raw), summary, depth)
-        elif number in (5, 15):  # initializer, sparse_initializer
-            name = _tensor(_message(raw), summary) if number == 5 else _sparse(raw, summary)
+        elif number in (GraphProto.initializer, GraphProto.sparse_initializer):
+            if number == GraphProto.initializer:
+                name = _tensor(_message(raw), summary)
+            else:
+                name = _sparse(raw, summary)
             if top:
                 summary.initializers.add(name)
-        elif number == 11 and top:
+        elif number == GraphProto.input and top:
             summary.inputs.append(_value_info(_message(raw)))
-        elif number == 12 and top:
+        elif number == GraphProto.output and top:
             summary.outputs.append(_value_info(_message(raw)))
 
 
 def _sparse(raw: int | bytes, summary: ModelSummary) -> str:
     name = ""
     for number, _, value in _fields(_message(raw)):
-        if number in (1, 2):  # values, indices
+        if number in (SparseTensorProto.values, SparseTensorProto.indices):
             found = _tensor(_message(value), summary)
             name = name or found
     return name
@@ -197,11 +282,11 @@ def _sparse(raw: int | bytes, summary: ModelSummary) -> str:
 def _node(data: bytes, summary: ModelSummary, depth: int) -> None:
     domain, op_type = "", ""
     for number, _, raw in _fields(data):
-        if number == 4:
+        if number == NodeProto.op_type:
             op_type = _text(raw)
-        elif number == 7:
+        elif number == NodeProto.domain:
             domain = _text(raw)
-        elif number == 5:
+        elif number == NodeProto.attribute:
             _attribute(_message(raw), summary, depth)
     summary.domains.add(domain)
     summary.op_types.add(f"{domain or 'ai.onnx'}:{op_type}")
@@ -209,9 +294,9 @@ def _node(data: bytes, summary: ModelSummary, depth: int) -> None:
 
 def _attribute(data: bytes, summary: ModelSummary, depth: int) -> None:
     for number, _, raw in _fields(data):
-        if number in (6, 11):  # g, graphs
+        if number in (AttributeProto.g, AttributeProto.graphs):
             _graph(_message(raw), summary, depth + 1, top=False)
-        elif number in (5, 10):  # t, tensors
+        elif number in (AttributeProto.t, AttributeProto.tensors):
             _tensor(_message(raw), summary)
 
 
@@ -220,27 +305,27 @@ def summarize(data: bytes) -> ModelSummary:
     summary = ModelSummary()
     graphs = 0
     for number, _, raw in _fields(data):
-        if number == 1 and isinstance(raw, int):
+        if number == ModelProto.ir_version and isinstance(raw, int):
             summary.ir_version = raw
-        elif number == 2:
+        elif number == ModelProto.producer_name:
             summary.producer = _text(raw)
-        elif number == 8:
+        elif number == ModelProto.opset_import:
             domain, version = "", 0
             for o_number, _, o_raw in _fields(_message(raw)):
-                if o_number == 1:
+                if o_number == OperatorSetIdProto.domain:
                     domain = _text(o_raw)
-                elif o_number == 2 and isinstance(o_raw, int):
+                elif o_number == OperatorSetIdProto.version and isinstance(o_raw, int):
                     version = o_raw
             summary.opsets[domain] = version
-        elif number == 7:
+        elif number == ModelProto.graph:
             graphs += 1
             _graph(_message(raw), summary, 0, top=True)
-        elif number == 14:
+        elif number == ModelProto.metadata_props:
             key, value = _pairs(_message(raw))
             summary.metadata[key] = value
-        elif number == 25:  # model-local functions: their nodes count too
+        elif number == ModelProto.functions:  # model-local functions: their nodes count too
             for f_number, _, f_raw in _fields(_message(raw)):
-                if f_number == 7:
+                if f_number == FunctionProto.node:
                     _node(_message(f_raw), summary, 1)
     if graphs != 1 or summary.ir_version == 0:
         raise ModelCheckError("not an ONNX model (no graph or no IR version)")
@@ -250,18 +335,18 @@ def summarize(data: bytes) -> ModelSummary:
 # -- the checks ---------------------------------------------------------------------------------
 
 
-def check_model_file(path: Path, required_metadata: str) -> str | None:
+def check_model_file(path: Path, required_metadata: str) -> CheckedFile:
     """Raise ``ModelCheckError`` unless ``path`` passes every check in the module docstring.
 
-    Returns the signature of an ONNX file (``"ids"`` or ``"text"``), or ``None`` for an
-    ORT-format file, whose signature onnxruntime reports after loading it.
+    Returns the file's format and, for an ONNX file, its signature (an ORT-format file's
+    signature is known only once onnxruntime has loaded it).
     """
     try:
         data = path.read_bytes()
     except OSError as error:
         raise ModelCheckError(f"cannot read {path}: {error.strerror or error}") from None
     if len(data) >= 8 and data[4:8] == b"ORTM":
-        return None
+        return CheckedFile(FileFormat.ORT, None)
     if len(data) < 16:
         raise ModelCheckError(f"{path} is not an ONNX model (only {len(data)} bytes)")
     try:
@@ -286,10 +371,10 @@ def check_model_file(path: Path, required_metadata: str) -> str | None:
             f"{path} carries no lstm-sentiment text contract in its metadata; only models "
             "exported by lstm-sentiment can be used"
         )
-    return kind
+    return CheckedFile(FileFormat.ONNX, kind)
 
 
-def signature_of(path: Path, inputs: list[ValueInfo], outputs: list[ValueInfo]) -> str:
+def signature_of(path: Path, inputs: list[ValueInfo], outputs: list[ValueInfo]) -> Kind:
     """Which of ``SIGNATURES`` the inputs and outputs match; an error if none."""
     found = (
         [(v.name, v.elem_type, v.rank) for v in inputs],

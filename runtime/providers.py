@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from lstm_sentiment.runtime.errors import LstmSentimentError
+
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 TENSORRT = "TensorrtExecutionProvider"
@@ -21,7 +23,7 @@ GPU_HINT = (
 )
 
 
-class ProviderError(Exception):
+class ProviderError(LstmSentimentError):
     """The requested execution provider cannot be used here."""
 
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from lstm_sentiment.runtime.errors import LstmSentimentError
+
 FORMATS = ("csv", "tsv", "jsonl", "parquet")
 TEXT_COLUMN_GUESSES = ("review", "text")
 _SUFFIXES = {
@@ -38,7 +40,7 @@ _SUFFIXES = {
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
-class InputError(Exception):
+class InputError(LstmSentimentError):
     """The input as a whole cannot be read; the message names the line where it can."""
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from lstm_sentiment.runtime.atomic import atomic_output
+from lstm_sentiment.runtime.errors import LstmSentimentError
 
 OUTPUT_FORMATS = ("csv", "tsv", "jsonl", "parquet")
 COLUMNS = ("id", "score", "label", "error")
@@ -29,7 +30,7 @@ _SUFFIXES = {
 }
 
 
-class OutputError(Exception):
+class OutputError(LstmSentimentError):
     """The output cannot be written where or how it was asked for."""
 
 

@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from lstm_sentiment.train.cli import app
+from lstm_sentiment.export.cli import app
 
 runner = CliRunner()
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lstm_sentiment.runtime.model import MODELS_DIR, NAMED_MODELS, SentimentModel
+from lstm_sentiment.runtime.model import MODELS_DIR, SentimentModel
+from lstm_sentiment.runtime.signature import VARIANTS
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "embed-node"
 REVIEWS = [
@@ -46,7 +47,7 @@ def node_sample(tmp_path_factory) -> Path:
 
 
 def run_node(folder: Path, variant: str, *args: str) -> subprocess.CompletedProcess:
-    model = MODELS_DIR / NAMED_MODELS[variant]
+    model = MODELS_DIR / VARIANTS[variant].file
     return subprocess.run(
         ["node", "score.js", str(model), *args],
         cwd=folder,

@@ -11,12 +11,14 @@ from onnx import TensorProto, helper
 
 from lstm_sentiment.export import validate
 from lstm_sentiment.export.card import CARD_FILE, FIGURES_FILE, render_card
-from lstm_sentiment.export.convert import INPUT, OUTPUT, convert
+from lstm_sentiment.export.convert import convert
 from lstm_sentiment.export.lengths_pass import LENGTHS, GraphPassError, apply_lengths_pass
 from lstm_sentiment.export.metadata import set_metadata
 from lstm_sentiment.export.release import ExportOptions, export_release
 from lstm_sentiment.runtime.contract import TextContract
 from lstm_sentiment.runtime.model import SentimentModel
+from lstm_sentiment.runtime.signature import IDS as INPUT
+from lstm_sentiment.runtime.signature import OUTPUT
 from tests.conftest import synthetic_review
 
 pytest.importorskip("tf2onnx", reason="the export tests need the 'train' extra")

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from lstm_sentiment.runtime import model as model_module
 from lstm_sentiment.runtime.cli import app
-from lstm_sentiment.runtime.model import MODELS_DIR, NAMED_MODELS, ModelError, SentimentModel
+from lstm_sentiment.runtime.model import MODELS_DIR, ModelError, SentimentModel
 from lstm_sentiment.runtime.providers import (
     CPU,
     CUDA,
@@ -24,9 +24,10 @@ from lstm_sentiment.runtime.providers import (
     check_started,
     select_providers,
 )
+from lstm_sentiment.runtime.signature import VARIANTS
 
 runner = CliRunner()
-FP32 = MODELS_DIR / NAMED_MODELS["fp32"]
+FP32 = MODELS_DIR / VARIANTS["fp32"].file
 
 
 @pytest.fixture(scope="module")

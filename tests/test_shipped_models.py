@@ -12,13 +12,14 @@ import pytest
 
 from lstm_sentiment.export.card import CARD_FILE, FIGURES_FILE, render_card
 from lstm_sentiment.runtime.metrics import binary_metrics
-from lstm_sentiment.runtime.model import MODELS_DIR, NAMED_MODELS, SentimentModel
+from lstm_sentiment.runtime.model import MODELS_DIR, SentimentModel
+from lstm_sentiment.runtime.signature import VARIANTS
 from lstm_sentiment.train import imdb
 
 onnx = pytest.importorskip("onnx", reason="reading the graphs needs the 'train' extra")
 
 REPO = Path(__file__).resolve().parents[1]
-VARIANTS = ("fp32", "int8")
+TOKEN_VARIANTS = ("fp32", "int8")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def test_the_card_is_exactly_what_its_figures_render_to(figures):
     assert all(check["passed"] for check in figures["checks"])
 
 
-@pytest.mark.parametrize("variant", [*VARIANTS, "text-fp32", "text-int8"])
+@pytest.mark.parametrize("variant", [*TOKEN_VARIANTS, "text-fp32", "text-int8"])
 def test_each_file_describes_itself(variant, figures):
     model = SentimentModel.load(variant)
     meta = model.metadata
@@ -49,18 +50,18 @@ def test_each_file_describes_itself(variant, figures):
 
 
 def test_fp32_uses_standard_operators_only_and_int8_names_its_contrib_ops():
-    fp32 = onnx.load(MODELS_DIR / NAMED_MODELS["fp32"])
-    int8 = onnx.load(MODELS_DIR / NAMED_MODELS["int8"])
+    fp32 = onnx.load(MODELS_DIR / VARIANTS["fp32"].file)
+    int8 = onnx.load(MODELS_DIR / VARIANTS["int8"].file)
     assert {node.domain for node in fp32.graph.node} <= {"", "ai.onnx"}
     assert "LSTM" in {node.op_type for node in fp32.graph.node}
     contrib = {node.op_type for node in int8.graph.node if node.domain == "com.microsoft"}
     assert "DynamicQuantizeLSTM" in contrib
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", TOKEN_VARIANTS)
 def test_the_ort_form_scores_like_the_onnx_file(variant):
     onnx_model = SentimentModel.load(variant)
-    ort_model = SentimentModel.load(MODELS_DIR / NAMED_MODELS[variant].replace(".onnx", ".ort"))
+    ort_model = SentimentModel.load(MODELS_DIR / VARIANTS[variant].file.replace(".onnx", ".ort"))
     with (REPO / "samples" / "reviews.csv").open(newline="", encoding="utf-8") as f:
         texts = [row["review"] for row in csv.DictReader(f)]
     np.testing.assert_allclose(ort_model.score(texts), onnx_model.score(texts), atol=1e-6)
@@ -78,7 +79,7 @@ def test_sample_reviews_that_are_plainly_one_sided_get_that_label():
 
 
 @pytest.mark.imdb
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", TOKEN_VARIANTS)
 def test_rescoring_the_full_test_split_matches_the_card(variant, figures, imdb_archive):
     reviews = imdb.load_split(imdb_archive, "test")
     labels = np.array([r.label for r in reviews])

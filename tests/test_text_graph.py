@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from lstm_sentiment.export.text_graph import raw_text_model, text_only_model
 from lstm_sentiment.runtime.contract import TextContract
-from lstm_sentiment.runtime.model import MODELS_DIR, NAMED_MODELS, SentimentModel
+from lstm_sentiment.runtime.model import MODELS_DIR, SentimentModel
+from lstm_sentiment.runtime.signature import VARIANTS
 
 SHIPPED = SentimentModel.load("fp32", "cpu").contract
 SMALL = TextContract(("the", "film", "don't", "great", "br", "k", "i"), max_length=6)
@@ -48,7 +49,8 @@ EDGE_CASES = [
     "A GREAT film<br />The END<BR/>x<Br >y<br    />z<br",
     "Café, naïve ÉTÉ — 映画 😀 \u212a \u0130 ǅ ß",
     "don't 'quoted' rock'n'roll a''b students' '",
-    "Don\u2019t, DIDN\u2018T rock\u2019n\u02bcroll it\u2019s \u2019quoted\u2019 a\u2019\u2019b x\u2019",
+    "Don\u2019t, DIDN\u2018T rock\u2019n\u02bcroll it\u2019s \u2019quoted\u2019",
+    "a\u2019\u2019b x\u2019 \u2019\u2019 it\u02bc\u02bcs",
     "tab\tnew\nline\r\nnul\x00end\x1b[0m",
     "",
     "   ",
@@ -88,7 +90,7 @@ def test_any_unicode_batch_gives_the_python_ids(texts):
 @pytest.mark.parametrize("variant", ["fp32", "int8"])
 def test_the_raw_text_model_scores_exactly_like_the_token_model(variant):
     token = SentimentModel.load(variant, "cpu")
-    raw = session(raw_text_model(onnx.load(MODELS_DIR / NAMED_MODELS[variant]), token.contract))
+    raw = session(raw_text_model(onnx.load(MODELS_DIR / VARIANTS[variant].file), token.contract))
     batches = [EDGE_CASES, EDGE_CASES[:1], ["a fine film", "a dull film"] * 5]
     for texts in batches:
         got = raw.run(None, {"review": np.array(texts, dtype=object)})[0]
@@ -98,13 +100,13 @@ def test_the_raw_text_model_scores_exactly_like_the_token_model(variant):
 
 
 def test_the_raw_text_model_reports_each_reviews_length():
-    raw = session(raw_text_model(onnx.load(MODELS_DIR / NAMED_MODELS["fp32"]), SHIPPED))
+    raw = session(raw_text_model(onnx.load(MODELS_DIR / VARIANTS["fp32"].file), SHIPPED))
     _, counts = raw.run(None, {"review": np.array(EDGE_CASES, dtype=object)})
     _, lengths = SHIPPED.encode_batch(EDGE_CASES)
     np.testing.assert_array_equal(counts, lengths)
 
 
-RAW_FP32 = session(raw_text_model(onnx.load(MODELS_DIR / NAMED_MODELS["fp32"]), SHIPPED))
+RAW_FP32 = session(raw_text_model(onnx.load(MODELS_DIR / VARIANTS["fp32"].file), SHIPPED))
 TOKEN_FP32 = SentimentModel.load("fp32", "cpu")
 
 

@@ -1,11 +1,12 @@
-"""The toolchain's command line: data, train, evaluate.
+"""The training half of the toolchain's command line: data, train, evaluate.
 
     lstm-sentiment data csv test -o imdb-test.csv
     lstm-sentiment train --out runs/textbook
     lstm-sentiment evaluate runs/textbook
-    python -m lstm_sentiment.train --help
+    python -m lstm_sentiment.train --help       # these commands only
 
-Each command is a thin layer over a library function (``imdb``, ``fit.train``,
+``lstm-sentiment`` itself is ``export/cli.py``, which mounts this app beside ``export`` and
+``card``. Each command is a thin layer over a library function (``imdb``, ``fit.train``,
 ``evaluate.evaluate``). Expected failures (missing or corrupt data, bad options) print one
 clear line on stderr and exit with 2; they never end in a traceback.
 """
@@ -20,19 +21,18 @@ from typing import Annotated
 
 import typer
 
-from lstm_sentiment.runtime.contract import ContractError
+from lstm_sentiment.runtime.console import App, fail
+from lstm_sentiment.runtime.errors import EXIT_INTERRUPTED, LstmSentimentError
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
 
-app = typer.Typer(
+app = App(
     help="Train and evaluate the lstm-sentiment model on the IMDb reviews.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-data_app = typer.Typer(help="Get, check and convert the IMDb dataset.", no_args_is_help=True)
+data_app = App(help="Get, check and convert the IMDb dataset.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-
-EXIT_BAD_INPUT = 2
 
 DataOption = Annotated[
     Path | None,
@@ -45,16 +45,8 @@ DataOption = Annotated[
 ]
 
 
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
-
-
 def _source(data: Path | None, download: bool = True) -> Path:
-    try:
-        return imdb.resolve_source(data, download=download)
-    except imdb.DataError as error:
-        raise fail(str(error)) from None
+    return imdb.resolve_source(data, download=download)
 
 
 @data_app.command("download")
@@ -68,12 +60,9 @@ def data_download() -> None:
 def data_check(data: DataOption = None) -> None:
     """Check a local copy by layout: every split complete, labels and ratings consistent."""
     source = _source(data)
-    try:
-        for split in imdb.SPLITS:
-            reviews = imdb.load_split(source, split)
-            typer.echo(f"{split}: {len(reviews):,} reviews")
-    except imdb.DataError as error:
-        raise fail(str(error)) from None
+    for split in imdb.SPLITS:
+        reviews = imdb.load_split(source, split)
+        typer.echo(f"{split}: {len(reviews):,} reviews")
     typer.echo(f"ok: {source} has the official layout")
 
 
@@ -98,8 +87,6 @@ def data_csv(
 
             reviews = subset(reviews, limit_per_label, seed)
         rows = imdb.write_csv(reviews, out)
-    except imdb.DataError as error:
-        raise fail(str(error)) from None
     except OSError as error:
         raise fail(f"cannot write {out}: {error.strerror or error}") from None
     typer.echo(f"wrote {rows:,} reviews to {out}")
@@ -174,14 +161,9 @@ def train(
         raise fail(f"bad training config: {error}") from None
     source = _source(data)
     typer.echo(f"training on {source} with {json.dumps(resolved.to_dict())}", err=True)
-    from lstm_sentiment.train.distill import RunError
     from lstm_sentiment.train.fit import train as run_training
-    from lstm_sentiment.train.teacher import TeacherError
 
-    try:
-        result = run_training(resolved, source, out)
-    except (imdb.DataError, ContractError, RunError, TeacherError) as error:
-        raise fail(str(error)) from None
+    result = run_training(resolved, source, out)
     typer.echo(
         f"kept epoch {result.best_epoch} "
         f"(val_accuracy {result.history['val_accuracy'][result.best_epoch - 1]:.4f}); "
@@ -214,8 +196,8 @@ def evaluate(
 
     try:
         metrics = run_evaluation(model_dir, source, split, limit_per_label)
-    except (imdb.DataError, ContractError) as error:
-        raise fail(str(error)) from None
+    except LstmSentimentError:
+        raise
     except ValueError as error:  # Keras refuses a damaged or unsafe model file
         raise fail(f"cannot load {model_dir / 'model.keras'}: {error}") from None
     c = metrics["confusion"]
@@ -227,73 +209,6 @@ def evaluate(
     )
 
 
-@app.command("export")
-def export_command(
-    run_dir: Annotated[Path, typer.Argument(help="A folder written by 'train'.")],
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for the .onnx/.ort files and the card.")
-    ],
-    data: DataOption = None,
-    version: Annotated[str, typer.Option(help="Model version written into the files.")] = "1.0.0",
-    validation_reviews: Annotated[
-        int,
-        typer.Option(min=2, help="Real test reviews for the Keras and padding checks."),
-    ] = 1000,
-    limit_per_label: Annotated[
-        int | None,
-        typer.Option(
-            min=1, help="Evaluate on a test subset of this many per label (not a release)."
-        ),
-    ] = None,
-    mobile: Annotated[
-        bool, typer.Option(help="Run onnxruntime's mobile checks and write .ort files.")
-    ] = True,
-) -> None:
-    """Export fp32 and int8 ONNX models with a generated model card; refuses to write
-    anything unless the numeric gates pass."""
-    for name in ("model.keras", "contract.json", "config.json", "training.json"):
-        if not (run_dir / name).is_file():
-            raise fail(f"{run_dir} is not a trained model folder: {name} is missing")
-    source = _source(data)
-    from lstm_sentiment.export.release import ExportOptions, export_release
-    from lstm_sentiment.export.validate import ValidationError
-
-    options = ExportOptions(
-        version=version,
-        validation_reviews=validation_reviews,
-        limit_per_label=limit_per_label,
-        mobile=mobile,
-    )
-    try:
-        figures = export_release(run_dir, out, source, options)
-    except (imdb.DataError, ContractError) as error:
-        raise fail(str(error)) from None
-    except ValidationError as error:
-        raise fail(str(error), code=1) from None
-    for variant in ("fp32", "int8"):
-        m = figures[variant]
-        typer.echo(
-            f"{variant}: accuracy={m['accuracy']:.4f} f1={m['f1']:.4f} roc_auc={m['roc_auc']:.4f} "
-            f"size={figures['sizes'][variant]:,} bytes"
-        )
-    typer.echo(f"wrote {out}")
-
-
-@app.command("card")
-def card_command(
-    models_dir: Annotated[Path, typer.Argument(help="A folder written by 'export'.")],
-) -> None:
-    """Rewrite MODEL_CARD.md from the figures in model_card.json."""
-    from lstm_sentiment.export.card import CARD_FILE, FIGURES_FILE, render_card
-
-    try:
-        figures = json.loads((models_dir / FIGURES_FILE).read_text(encoding="utf-8"))
-        (models_dir / CARD_FILE).write_text(render_card(figures), encoding="utf-8")
-    except (OSError, ValueError, KeyError) as error:
-        raise fail(f"cannot render the card from {models_dir / FIGURES_FILE}: {error}") from None
-    typer.echo(f"wrote {models_dir / CARD_FILE}")
-
-
 def main() -> None:
     """Console entry point: a Ctrl-C ends quietly with exit code 130."""
     # TensorFlow's C++ start-up chatter hides the messages that matter.
@@ -302,4 +217,4 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
-        raise SystemExit(130) from None
+        raise SystemExit(EXIT_INTERRUPTED) from None

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from lstm_sentiment.runtime.contract import TextContract
+from lstm_sentiment.runtime.errors import LstmSentimentError
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
 from lstm_sentiment.train.short_texts import crops, short_reviews
@@ -40,7 +41,7 @@ CHECKPOINT_DIR = "checkpoint"
 PROGRESS_FILE = "progress.json"
 
 
-class RunError(ValueError):
+class RunError(LstmSentimentError):
     """A run folder or the data given cannot be used for this run."""
 
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lstm_sentiment.runtime.atomic import atomic_output
+from lstm_sentiment.runtime.console import Progress
+from lstm_sentiment.runtime.errors import LstmSentimentError
 
 OFFICIAL_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 OFFICIAL_MD5 = "7c2ac02c03563afcf9b574c7e56c153a"
@@ -45,7 +47,7 @@ _LABELS = {"pos": 1, "neg": 0, "unsup": None}
 _MEMBER = re.compile(r"(?:\./)?(?:.*/)?aclImdb/(train|test)/(pos|neg|unsup)/(\d+)_(\d+)\.txt")
 
 
-class DataError(Exception):
+class DataError(LstmSentimentError):
     """The dataset cannot be found, read, or does not have the official layout."""
 
 
@@ -99,11 +101,11 @@ def download_archive(
     try:
         with urllib.request.urlopen(url, timeout=30) as response, atomic_output(target) as out:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with _progress_bar(f"downloading {url}", total, enabled=progress) as advance:
+            with Progress(f"downloading {url}", total, progress, in_bytes=True) as bar:
                 while chunk := response.read(1 << 20):
                     digest.update(chunk)
                     out.write(chunk)
-                    advance(len(chunk))
+                    bar.advance(len(chunk))
             if digest.hexdigest() != md5:
                 raise DataError(
                     f"the download from {url} is corrupt (MD5 {digest.hexdigest()}, "
@@ -258,32 +260,3 @@ def write_csv(reviews: Iterable[Review], path: str | Path) -> int:
             writer.writerow([review.id, review.rating, review.label_name, review.text])
             rows += 1
     return rows
-
-
-class _progress_bar:
-    """A rich progress bar on stderr when enabled and attached to a terminal."""
-
-    def __init__(self, description: str, total: int | None, *, enabled: bool) -> None:
-        self.description, self.total, self.enabled = description, total, enabled
-        self._progress = None
-
-    def __enter__(self) -> Callable[[int], None]:
-        import sys
-
-        if not (self.enabled and sys.stderr.isatty()):
-            return lambda n: None
-        from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
-
-        self._progress = Progress(
-            *Progress.get_default_columns(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            transient=True,
-        )
-        self._progress.start()
-        task = self._progress.add_task(self.description, total=self.total)
-        return lambda n: self._progress.advance(task, n)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()

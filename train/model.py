@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lstm_sentiment.runtime.signature import IDS
 from lstm_sentiment.train.config import TrainConfig
 
 
@@ -19,7 +20,7 @@ def build_model(config: TrainConfig, vocab_size: int, *, mask: bool = True) -> A
 
     return keras.Sequential(
         [
-            keras.Input(shape=(None,), dtype="int32", name="token_ids"),
+            keras.Input(shape=(None,), dtype="int32", name=IDS),
             keras.layers.Embedding(
                 vocab_size, config.embedding_dim, mask_zero=mask, name="embedding"
             ),

@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 
 from lstm_sentiment.runtime.contract import tokenize
+from lstm_sentiment.runtime.errors import LstmSentimentError
 
 
-class TeacherError(ValueError):
+class TeacherError(LstmSentimentError):
     """The teacher cannot be trained on the data given."""
 
 

@@ -1,0 +1,112 @@
+"""``lstm-sentiment``: the whole toolchain's command line (data, train, evaluate, export, card).
+
+    lstm-sentiment export runs/textbook --out runtime/models
+    lstm-sentiment card runtime/models
+    python -m lstm_sentiment.export --help
+
+The training commands live in ``train/cli.py`` and are mounted here, so imports run one way:
+export -> train -> runtime.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lstm_sentiment import runtime
+from lstm_sentiment.export.card import CARD_FILE, FIGURES_FILE, render_card
+from lstm_sentiment.runtime.console import App, fail
+from lstm_sentiment.runtime.errors import EXIT_INTERRUPTED
+from lstm_sentiment.train import imdb
+from lstm_sentiment.train.cli import DataOption
+from lstm_sentiment.train.cli import app as train_app
+
+app = App(
+    help="Train, evaluate and export the lstm-sentiment model.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(train_app)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        typer.echo(f"lstm-sentiment {runtime.__version__}")
+        raise typer.Exit(0)
+
+
+@app.command("export")
+def export_command(
+    run_dir: Annotated[Path, typer.Argument(help="A folder written by 'train'.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for the .onnx/.ort files and the card.")
+    ],
+    data: DataOption = None,
+    version: Annotated[str, typer.Option(help="Model version written into the files.")] = "1.0.0",
+    validation_reviews: Annotated[
+        int,
+        typer.Option(min=2, help="Real test reviews for the Keras and padding checks."),
+    ] = 1000,
+    limit_per_label: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Evaluate on a test subset of this many per label (not a release)."
+        ),
+    ] = None,
+    mobile: Annotated[
+        bool, typer.Option(help="Run onnxruntime's mobile checks and write .ort files.")
+    ] = True,
+) -> None:
+    """Export fp32 and int8 ONNX models with a generated model card; refuses to write
+    anything unless the numeric gates pass."""
+    for name in ("model.keras", "contract.json", "config.json", "training.json"):
+        if not (run_dir / name).is_file():
+            raise fail(f"{run_dir} is not a trained model folder: {name} is missing")
+    source = imdb.resolve_source(data)
+    from lstm_sentiment.export.release import ExportOptions, export_release
+
+    options = ExportOptions(
+        version=version,
+        validation_reviews=validation_reviews,
+        limit_per_label=limit_per_label,
+        mobile=mobile,
+    )
+    figures = export_release(run_dir, out, source, options)
+    for variant in ("fp32", "int8"):
+        m = figures[variant]
+        typer.echo(
+            f"{variant}: accuracy={m['accuracy']:.4f} f1={m['f1']:.4f} roc_auc={m['roc_auc']:.4f} "
+            f"size={figures['sizes'][variant]:,} bytes"
+        )
+    typer.echo(f"wrote {out}")
+
+
+@app.command("card")
+def card_command(
+    models_dir: Annotated[Path, typer.Argument(help="A folder written by 'export'.")],
+) -> None:
+    """Rewrite MODEL_CARD.md from the figures in model_card.json."""
+    try:
+        figures = json.loads((models_dir / FIGURES_FILE).read_text(encoding="utf-8"))
+        (models_dir / CARD_FILE).write_text(render_card(figures), encoding="utf-8")
+    except (OSError, ValueError, KeyError) as error:
+        raise fail(f"cannot render the card from {models_dir / FIGURES_FILE}: {error}") from None
+    typer.echo(f"wrote {models_dir / CARD_FILE}")
+
+
+def main() -> None:
+    """Console entry point: a Ctrl-C ends quietly with exit code 130."""
+    # TensorFlow's C++ start-up chatter hides the messages that matter.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise SystemExit(EXIT_INTERRUPTED) from None

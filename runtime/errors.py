@@ -1,0 +1,24 @@
+"""The one base of every expected failure, carrying the exit code the command lines use.
+
+A library function raises a subclass with a message meant for the user; each command line
+maps them all in one place (``runtime/console.py``): one ``error:`` line, that exit code,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+EXIT_FAILED_GATE = 1  # an export that failed its numeric gates
+EXIT_BAD_INPUT = 2  # bad usage, input, model, config or output: nothing was written
+EXIT_ROW_ERRORS = 3  # some records became error records (scorer batch)
+EXIT_TOO_MANY_ERRORS = 4  # more error records than --max-errors: nothing was written
+EXIT_INTERRUPTED = 130
+
+
+class LstmSentimentError(Exception):
+    """An expected failure; ``exit_code`` is what a command line exits with."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class ModelError(LstmSentimentError):
+    """A model file is missing, unreadable, or does not describe itself as ours."""
