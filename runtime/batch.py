@@ -121,18 +121,26 @@ def score_file(
                 future = pool.submit(model.score_texts, texts, options.batch_size, workers)
             else:
                 errors, encoded = _encode(window, model)
-                future = pool.submit(model.score_encoded, encoded, options.batch_size, workers)
+                future = pool.submit(_score_ids, model, encoded, options.batch_size, workers)
             if pending is not None:
                 _write(writer, *pending, summary, threshold, negative, positive)
             pending = (window, errors, future)
             _check_errors(summary, errors, options.max_errors)
             if progress is not None:
-                progress(source.bytes_read(), source.total_bytes)
+                progress(*source.progress())
         if pending is not None:
             _write(writer, *pending, summary, threshold, negative, positive)
         _check_errors(summary, [], options.max_errors)  # errors found only while scoring
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _score_ids(
+    model: SentimentModel, encoded: list[np.ndarray], batch_size: int, workers: int
+) -> tuple[np.ndarray, None]:
+    """A token-id model's scores, shaped like ``score_texts``' (no id counts: the Python
+    encoder already turned reviews without words into error records)."""
+    return model.score_encoded(encoded, batch_size, workers), None
 
 
 def _encode(window: list[Record], model: SentimentModel) -> tuple[list[str], list[np.ndarray]]:
@@ -184,11 +192,10 @@ def _write(
     negative: str,
     positive: str,
 ) -> None:
-    result = future.result()
     # A raw-text model also returns each review's id count; 1 means no word it reads.
-    scores, counts = (
-        (iter(r) for r in result) if isinstance(result, tuple) else (iter(result), None)
-    )
+    all_scores, all_counts = future.result()
+    scores = iter(all_scores)
+    counts = None if all_counts is None else iter(all_counts)
     rows = []
     for record, error in zip(window, errors, strict=True):
         summary.rows += 1

@@ -7,6 +7,7 @@ model's figures and counted as ``skipped``.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,7 @@ def parse_label(value: Any, where: str) -> int:
 
 def read_labelled(spec: InputSpec, label_column: str) -> tuple[list[str], np.ndarray, int]:
     """Texts, labels and the number of records skipped because they cannot be scored."""
-    # The label column travels through the reader as each record's id.
-    labelled = InputSpec(
-        spec.path, spec.format, spec.delimiter, spec.encoding, spec.text_column, label_column
-    )
+    labelled = dataclasses.replace(spec, label_column=label_column)
     texts, labels, skipped = [], [], 0
     with open_input(labelled) as source:
         for record in source:
@@ -49,7 +47,7 @@ def read_labelled(spec: InputSpec, label_column: str) -> tuple[list[str], np.nda
                 skipped += 1
                 continue
             where = f"line {record.line}" if record.line else f"row {record.row}"
-            labels.append(parse_label(record.id, where))
+            labels.append(parse_label(record.label, where))
             texts.append(record.text)
     if not texts:
         raise CompareError(f"{spec.path} has no labelled reviews to compare on")

@@ -275,15 +275,25 @@ def _rule(version: int) -> dict[str, str]:
     return rule
 
 
-def _check_fields(vocabulary: tuple[Any, ...], max_length: Any, keep: Any, version: Any) -> None:
+def settings_problems(max_length: Any, keep: Any, version: Any) -> list[str]:
+    """What is wrong with these contract settings (empty when nothing is); the training
+    config checks its own settings with this too."""
+    problems = []
     if isinstance(version, bool) or version not in VERSIONS:
-        raise ContractError(f"version must be one of {VERSIONS}, got {version!r}")
+        problems.append(f"version must be one of {VERSIONS}, got {version!r}")
     if isinstance(max_length, bool) or not isinstance(max_length, int):
-        raise ContractError(f"max_length must be an integer, got {max_length!r}")
-    if not 2 <= max_length <= MAX_SUPPORTED_LENGTH:
-        raise ContractError(f"max_length must be in 2..{MAX_SUPPORTED_LENGTH}, got {max_length}")
+        problems.append(f"max_length must be an integer, got {max_length!r}")
+    elif not 2 <= max_length <= MAX_SUPPORTED_LENGTH:
+        problems.append(f"max_length must be in 2..{MAX_SUPPORTED_LENGTH}, got {max_length}")
     if keep not in ("last", "first"):
-        raise ContractError(f"keep must be 'last' or 'first', got {keep!r}")
+        problems.append(f"keep must be 'last' or 'first', got {keep!r}")
+    return problems
+
+
+def _check_fields(vocabulary: tuple[Any, ...], max_length: Any, keep: Any, version: Any) -> None:
+    problems = settings_problems(max_length, keep, version)
+    if problems:
+        raise ContractError(problems[0])
     if not vocabulary:
         raise ContractError("the vocabulary is empty")
     seen: set[str] = set()

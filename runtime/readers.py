@@ -51,6 +51,7 @@ class Record:
     id: Any  # the id column's value, or the row number
     text: str | None
     error: str = ""
+    label: Any = None  # the label column's value, when a label column was asked for
 
 
 @dataclass
@@ -61,6 +62,7 @@ class InputSpec:
     encoding: str = "utf-8"
     text_column: str | None = None
     id_column: str | None = None
+    label_column: str | None = None  # read into Record.label (labelled files: compare, train)
 
     def resolved_format(self) -> str:
         if self.format:
@@ -124,21 +126,23 @@ class RecordSource:
         self.id_column: str | None = None
         self._raw: IO[bytes] | None = None
         self._records: Iterator[Record] = iter(())
-        self.total_bytes: int | None = None
+        self.total_bytes: int | None = None  # progress total: bytes, or rows for Parquet
         self._parquet_rows_read = 0
 
     @property
     def where(self) -> str:
         return "stdin" if self.spec.path == "-" else self.spec.path
 
-    def bytes_read(self) -> int:
-        """Progress so far, in the unit of ``total_bytes`` (rows for Parquet)."""
+    def progress(self) -> tuple[int, int | None]:
+        """How far reading has come and of how much: bytes, or rows for Parquet (the total is
+        None when unknown, as on stdin)."""
         if self.format == "parquet":
-            return self._parquet_rows_read
+            return self._parquet_rows_read, self.total_bytes
         try:
-            return self._raw.tell() if self._raw is not None else 0
+            done = self._raw.tell() if self._raw is not None else 0
         except (OSError, ValueError):
-            return 0
+            done = 0
+        return done, self.total_bytes
 
     def __enter__(self) -> RecordSource:
         if self.format == "parquet":
@@ -186,11 +190,14 @@ class RecordSource:
         self.columns = header
         self.text_column = choose_text_column(header, self.spec.text_column, self.where)
         text_index = _unique_index(header, self.text_column, self.where)
-        id_index = None
+        id_index = label_index = None
         if self.spec.id_column is not None:
             choose_text_column(header, self.spec.id_column, self.where)  # same existence check
             self.id_column = self.spec.id_column
             id_index = _unique_index(header, self.spec.id_column, self.where)
+        if self.spec.label_column is not None:
+            choose_text_column(header, self.spec.label_column, self.where)
+            label_index = _unique_index(header, self.spec.label_column, self.where)
         row = 0
         while True:
             start = counter.count + 1
@@ -207,15 +214,18 @@ class RecordSource:
             ident: Any = row
             if id_index is not None and id_index < len(fields):
                 ident = fields[id_index]
+            label = None
+            if label_index is not None and label_index < len(fields):
+                label = fields[label_index]
             if len(fields) != len(header):
                 if not any(fields) and len(fields) <= 1:
                     message = "the row is blank"
                 else:
                     message = f"the row has {len(fields)} fields; the header has {len(header)}"
-                yield Record(row, start, ident, None, message)
+                yield Record(row, start, ident, None, message, label)
                 continue
             text = fields[text_index]
-            yield Record(row, start, ident, text, check_text(text))
+            yield Record(row, start, ident, text, check_text(text), label)
 
     # -- JSON Lines ---------------------------------------------------------------------
 
@@ -243,12 +253,18 @@ class RecordSource:
                 )
                 self.id_column = self.spec.id_column
             ident = value.get(self.id_column, row) if self.id_column else row
+            label = value.get(self.spec.label_column) if self.spec.label_column else None
             if self.text_column not in value:
-                yield Record(row, number, ident, None, f"no {self.text_column!r} field")
+                yield Record(row, number, ident, None, f"no {self.text_column!r} field", label)
                 continue
             text = value[self.text_column]
             yield Record(
-                row, number, ident, text if isinstance(text, str) else None, check_text(text)
+                row,
+                number,
+                ident,
+                text if isinstance(text, str) else None,
+                check_text(text),
+                label,
             )
 
     # -- Parquet ------------------------------------------------------------------------
@@ -275,7 +291,10 @@ class RecordSource:
             choose_text_column(self.columns, self.spec.id_column, self.where)
             self.id_column = self.spec.id_column
             wanted.append(self.spec.id_column)
-        return self._parquet_rows(parquet, wanted)
+        if self.spec.label_column is not None:
+            choose_text_column(self.columns, self.spec.label_column, self.where)
+            wanted.append(self.spec.label_column)
+        return self._parquet_rows(parquet, list(dict.fromkeys(wanted)))
 
     def _parquet_rows(self, parquet: Any, wanted: list[str]) -> Iterator[Record]:
         row = 0
@@ -283,11 +302,15 @@ class RecordSource:
             for batch in parquet.iter_batches(batch_size=4096, columns=wanted):
                 texts = batch.column(self.text_column).to_pylist()
                 ids = batch.column(self.id_column).to_pylist() if self.id_column else None
+                label_column = self.spec.label_column
+                labels = batch.column(label_column).to_pylist() if label_column else None
                 for i, text in enumerate(texts):
                     row += 1
                     ident = ids[i] if ids is not None else row
+                    label = labels[i] if labels is not None else None
                     error = check_text(text)
-                    yield Record(row, 0, ident, text if isinstance(text, str) else None, error)
+                    kept = text if isinstance(text, str) else None
+                    yield Record(row, 0, ident, kept, error, label)
                 self._parquet_rows_read = row
         except OSError as error:
             raise InputError(f"cannot read {self.spec.path} as Parquet: {error}") from None

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lstm_sentiment.runtime.contract import FIRST_WORD_ID, settings_problems
+
 
 @dataclass
 class TrainConfig:
@@ -58,9 +60,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         checks = {
-            "vocab_size must be > 3": self.vocab_size > 3,
-            "max_length must be >= 2": self.max_length >= 2,
-            "keep must be 'last' or 'first'": self.keep in ("last", "first"),
+            f"vocab_size must be > {FIRST_WORD_ID}": self.vocab_size > FIRST_WORD_ID,
             "epochs must be >= 1": self.epochs >= 1,
             "batch_size must be >= 1": self.batch_size >= 1,
             "validation_split must be in (0, 1)": 0 < self.validation_split < 1,
@@ -71,7 +71,6 @@ class TrainConfig:
             "limit_per_label must be >= 1": self.limit_per_label is None
             or self.limit_per_label >= 1,
             "recipe must be one of " + ", ".join(RECIPES): self.recipe in RECIPES,
-            "contract_version must be 1 or 2": self.contract_version in (1, 2),
             "teacher_folds must be 0 (no teacher) or >= 2": self.teacher_folds == 0
             or self.teacher_folds >= 2,
             "unlabelled reviews and crops need a teacher (teacher_folds >= 2)": self.distils
@@ -85,6 +84,7 @@ class TrainConfig:
             "clipnorm must be > 0": self.clipnorm is None or self.clipnorm > 0,
         }
         failed = [message for message, ok in checks.items() if not ok]
+        failed += settings_problems(self.max_length, self.keep, self.contract_version)
         if failed:
             raise ValueError("invalid training config: " + "; ".join(failed))
 
