@@ -17,10 +17,8 @@ from typing import Annotated
 
 import typer
 
-from lstm_sentiment import runtime
 from lstm_sentiment.export.card import CARD_FILE, FIGURES_FILE, render_card
-from lstm_sentiment.runtime.console import App, fail
-from lstm_sentiment.runtime.errors import EXIT_INTERRUPTED
+from lstm_sentiment.runtime.console import App, add_version_option, fail, run
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.cli import DataOption
 from lstm_sentiment.train.cli import app as train_app
@@ -33,13 +31,7 @@ app = App(
 app.add_typer(train_app)
 
 
-@app.callback(invoke_without_command=True)
-def _root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    if version:
-        typer.echo(f"lstm-sentiment {runtime.__version__}")
-        raise typer.Exit(0)
+add_version_option(app)
 
 
 @app.command("export")
@@ -102,11 +94,7 @@ def card_command(
 
 
 def main() -> None:
-    """Console entry point: a Ctrl-C ends quietly with exit code 130."""
+    """Console entry point; see ``console.run``."""
     # TensorFlow's C++ start-up chatter hides the messages that matter.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        app()
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        raise SystemExit(EXIT_INTERRUPTED) from None
+    run(app)

@@ -14,15 +14,13 @@ written); 3 some records became error records (the output has them, with the rea
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from lstm_sentiment.runtime import __version__
-from lstm_sentiment.runtime.console import App, Progress
-from lstm_sentiment.runtime.errors import EXIT_INTERRUPTED, EXIT_ROW_ERRORS
+from lstm_sentiment.runtime.console import App, Progress, add_version_option, run
+from lstm_sentiment.runtime.errors import EXIT_ROW_ERRORS
 from lstm_sentiment.runtime.signature import MODEL_HELP, Format, Provider
 
 # numpy and onnxruntime are imported inside the commands, so that --help stays instant.
@@ -263,29 +261,9 @@ def compare(
     typer.echo(json.dumps(public, indent=2) if as_json else render_table(public))
 
 
-@app.callback(invoke_without_command=True)
-def _root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    if version:
-        typer.echo(f"lstm-sentiment {__version__}")
-        raise typer.Exit(0)
+add_version_option(app)
 
 
 def main() -> None:
-    """Console entry point: Ctrl-C ends quietly with exit code 130, and an unexpected failure
-    prints one line (set LSTM_SENTIMENT_DEBUG=1 for the traceback) with exit code 1."""
-    try:
-        app()
-    except KeyboardInterrupt:
-        typer.echo("interrupted; nothing was written", err=True)
-        raise SystemExit(EXIT_INTERRUPTED) from None
-    except Exception as error:
-        if os.environ.get("LSTM_SENTIMENT_DEBUG"):
-            raise
-        typer.echo(
-            f"error: unexpected failure ({type(error).__name__}: {error}); nothing was written. "
-            "Please report it; LSTM_SENTIMENT_DEBUG=1 shows the traceback.",
-            err=True,
-        )
-        raise SystemExit(1) from None
+    """Console entry point (``scorer``); see ``console.run``."""
+    run(app, after_failure="nothing was written")

@@ -7,13 +7,15 @@ raise fail("no such file")     # one red 'error:' line on stderr, exit code 2
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
-from lstm_sentiment.runtime.errors import EXIT_BAD_INPUT, LstmSentimentError
+from lstm_sentiment.runtime import __version__
+from lstm_sentiment.runtime.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, LstmSentimentError
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
@@ -41,6 +43,41 @@ class App(typer.Typer):
             return function
 
         return decorator
+
+
+def add_version_option(app: typer.Typer) -> None:
+    """``--version`` on the app itself: prints ``lstm-sentiment VERSION``."""
+
+    @app.callback(invoke_without_command=True)
+    def _root(
+        version: Annotated[
+            bool, typer.Option("--version", help="Print the version and exit.")
+        ] = False,
+    ) -> None:
+        if version:
+            typer.echo(f"lstm-sentiment {__version__}")
+            raise typer.Exit(0)
+
+
+def run(app: typer.Typer, after_failure: str = "") -> None:
+    """Run a console entry point: Ctrl-C ends quietly with exit code 130, and an unexpected
+    failure prints one line (``LSTM_SENTIMENT_DEBUG=1`` shows the traceback) with exit code
+    1. ``after_failure`` is said after either (for example "nothing was written")."""
+    tail = f"; {after_failure}" if after_failure else ""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted{tail}", err=True)
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except Exception as error:
+        if os.environ.get("LSTM_SENTIMENT_DEBUG"):
+            raise
+        typer.echo(
+            f"error: unexpected failure ({type(error).__name__}: {error}){tail}. "
+            "Please report it; LSTM_SENTIMENT_DEBUG=1 shows the traceback.",
+            err=True,
+        )
+        raise SystemExit(1) from None
 
 
 class Progress:

@@ -21,8 +21,8 @@ from typing import Annotated
 
 import typer
 
-from lstm_sentiment.runtime.console import App, fail
-from lstm_sentiment.runtime.errors import EXIT_INTERRUPTED, LstmSentimentError
+from lstm_sentiment.runtime.console import App, fail, run
+from lstm_sentiment.runtime.errors import LstmSentimentError
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
 
@@ -210,11 +210,7 @@ def evaluate(
 
 
 def main() -> None:
-    """Console entry point: a Ctrl-C ends quietly with exit code 130."""
+    """Console entry point; see ``console.run``."""
     # TensorFlow's C++ start-up chatter hides the messages that matter.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        app()
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        raise SystemExit(EXIT_INTERRUPTED) from None
+    run(app)
