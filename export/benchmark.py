@@ -42,7 +42,7 @@ import numpy as np
 from lstm_sentiment.export.machine import machine
 from lstm_sentiment.runtime.contract import TextContract, pad_batch
 from lstm_sentiment.runtime.model import MODELS_DIR, SentimentModel
-from lstm_sentiment.runtime.signature import VARIANTS
+from lstm_sentiment.runtime.signature import IDS, VARIANTS
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
 
@@ -203,7 +203,7 @@ def main() -> None:
 
         def naive_run() -> None:
             for start in range(0, n, 32):
-                naive.run(None, {"token_ids": fixed[start : start + 32]})
+                naive.run(None, {IDS: fixed[start : start + 32]})
 
         record("onnxruntime fp32, length 500 (naive export)", timed(naive_run))
         for variant in ("fp32", "int8"):
