@@ -12,7 +12,10 @@ On the same weights and the 25,000-review IMDb test split (written as a CSV firs
 4. ``scorer batch`` end to end (CSV in, CSV out, a fresh process each run) with the fp32 and
    int8 token-id models (tokenized in Python) and their raw-text twins (tokenized in the
    graph), with each process's peak memory;
-5. with ``--big-gb``, ``scorer batch`` on a CSV of that many GB (test reviews repeated):
+5. with ``--baseline DIR`` (a folder written by ``lstm-sentiment export``, such as the
+   textbook recipe's models), ``scorer batch`` end to end with that folder's fp32 and int8
+   files too, and the ratios of the shipped models' speed to theirs;
+6. with ``--big-gb``, ``scorer batch`` on a CSV of that many GB (test reviews repeated):
    time and peak memory.
 
 Every row is the median of ``--repeats`` runs (default 3). It prints reviews/s, the
@@ -144,6 +147,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--big-gb", type=float, default=0.0)
+    parser.add_argument(
+        "--baseline", type=Path, default=None, help="exported models to compare with end to end"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     global REPEATS
@@ -221,6 +227,11 @@ def main() -> None:
             runs = [run_scorer(test_csv, variant, work / "out.csv") for _ in range(args.repeats)]
             seconds = statistics.median(r[0] for r in runs)
             record(f"scorer batch {variant} (CSV in, CSV out)", seconds, max(r[1] for r in runs))
+        for variant in ("fp32", "int8") if args.baseline else ():
+            path = str(args.baseline / VARIANTS[variant].file)
+            runs = [run_scorer(test_csv, path, work / "out.csv") for _ in range(args.repeats)]
+            seconds = statistics.median(r[0] for r in runs)
+            record(f"scorer batch {variant}, baseline", seconds, max(r[1] for r in runs))
 
         if args.big_gb:
             path = work / "big.csv"
@@ -258,6 +269,12 @@ def main() -> None:
             for v in ("fp32", "int8")
         )
     )
+    for variant in ("fp32", "int8") if args.baseline else ():
+        shipped = figures["rows"][f"scorer batch {variant} (CSV in, CSV out)"]
+        baseline = figures["rows"][f"scorer batch {variant}, baseline"]
+        ratio = shipped["reviews_per_second"] / baseline["reviews_per_second"]
+        figures[f"{variant}_vs_baseline"] = ratio
+        print(f"{variant} end to end, shipped / baseline ({args.baseline}): {ratio:.2f}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 

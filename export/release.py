@@ -45,6 +45,7 @@ from lstm_sentiment.runtime.signature import DEFAULT_THRESHOLD, VARIANTS, Kind, 
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
 from lstm_sentiment.train.fit import subset
+from lstm_sentiment.train.short_texts import short_reviews
 
 # Texts the raw-text gate always includes: what real reviews rarely contain.
 EDGE_TEXTS = [
@@ -55,6 +56,7 @@ EDGE_TEXTS = [
     "one<br />two<BR/>three<Br  >four<br",
     "tab\tnew\nline\r\nnul\x00end",
     "don't 'quoted' rock'n'roll a''b",
+    "Didn\u2019t DIDN\u2018T it\u02bcs rock\u2019n'roll \u2019quoted\u2019 a\u2019\u2019b",
     "great " * 800 + "but the ending",
 ]
 
@@ -82,6 +84,8 @@ class _TestSet:
     texts: list[str]
     labels: np.ndarray
     check_texts: list[str]  # the subset for the Keras, padding and raw-text checks
+    short_texts: list[str]  # the short-review set cut from the test split (short_texts.py)
+    short_labels: np.ndarray
 
 
 def export_release(
@@ -120,6 +124,7 @@ def export_release(
             "quantization": options.quantization.as_dict(),
             "exporter": base_meta["exporter"],
             "machine": machine(),
+            "short_reviews": _short_review_figures(test, fp32_path, int8_path, threshold),
         }
         text_checks = _describe_and_add_text_models(run, test, work, figures, options, base_meta)
         figures["checks"] += [c.as_dict() for c in text_checks]
@@ -146,7 +151,11 @@ def _load_test_set(source: str | Path, options: ExportOptions) -> _TestSet:
     per_label = max(1, options.validation_reviews // 2)
     check_texts = [r.text for r in subset(reviews, per_label, options.seed)]
     labels = np.array([r.label for r in reviews], dtype=bool)
-    return _TestSet([r.text for r in reviews], labels, check_texts)
+    short = short_reviews(reviews)
+    short_labels = np.array([label for _, label in short], dtype=bool)
+    return _TestSet(
+        [r.text for r in reviews], labels, check_texts, [t for t, _ in short], short_labels
+    )
 
 
 def _score_with_keras(run: _Run, test: _TestSet) -> tuple[np.ndarray, np.ndarray, float]:
@@ -234,6 +243,17 @@ def _describe_and_add_text_models(
         )
     require(checks)
     return checks
+
+
+def _short_review_figures(
+    test: _TestSet, fp32_path: Path, int8_path: Path, threshold: float
+) -> dict[str, Any]:
+    """Accuracy on the short-review set (endings of clearly rated test reviews)."""
+    figures: dict[str, Any] = {"reviews": len(test.short_texts)}
+    for variant, path in (("fp32", fp32_path), ("int8", int8_path)):
+        scores = SentimentModel.load(path).score(test.short_texts)
+        figures[variant] = binary_metrics(test.short_labels, scores, threshold)["accuracy"]
+    return figures
 
 
 def _evaluation(figures: dict[str, Any], variant: str) -> dict[str, Any]:

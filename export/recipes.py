@@ -1,0 +1,133 @@
+"""The recipes side by side, in one run: the n-gram teacher, the textbook and the release
+models, on the 25,000 test reviews and on the short-review set cut from them.
+
+    python -m lstm_sentiment.export.recipes --textbook runs/textbook-models \\
+        --release runtime/models [--data PATH] [--repeats 3] [--json recipes.json]
+
+``--textbook`` and ``--release`` are folders written by ``lstm-sentiment export``. For each
+model file: test accuracy, short-review accuracy (``train/short_texts.py``: the last two
+sentences of test reviews rated 1-2 or 9-10 stars), ``scorer batch`` reviews/s end to end
+(CSV in and out, a fresh process, median of ``--repeats``), file size and the training
+minutes its metadata records. The teacher row trains the release recipe's teacher on the 25,000
+labelled training reviews, then times its scoring in this process. The test split is only
+measured here, never used for a choice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lstm_sentiment.export.benchmark import run_scorer
+from lstm_sentiment.export.machine import machine
+from lstm_sentiment.runtime.model import SentimentModel
+from lstm_sentiment.runtime.signature import VARIANTS
+from lstm_sentiment.train import imdb
+from lstm_sentiment.train.short_texts import short_reviews
+
+
+def _accuracy(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float:
+    return float(np.mean((np.asarray(scores) >= threshold) == labels))
+
+
+def model_row(
+    name: str,
+    path: Path,
+    test: tuple[list[str], np.ndarray],
+    short: tuple[list[str], np.ndarray],
+    test_csv: Path,
+    repeats: int,
+) -> dict[str, Any]:
+    model = SentimentModel.load(path, "cpu")
+    seconds = statistics.median(
+        run_scorer(test_csv, str(path), test_csv.with_name("out.csv"))[0] for _ in range(repeats)
+    )
+    training = model.metadata.get("training") or {}
+    config = model.metadata.get("training_config") or {}
+    return {
+        "name": name,
+        "recipe": config.get("recipe", "textbook"),
+        "test_accuracy": _accuracy(model.score(test[0]), test[1], model.threshold),
+        "short_accuracy": _accuracy(model.score(short[0]), short[1], model.threshold),
+        "reviews_per_second": len(test[0]) / seconds,
+        "megabytes": path.stat().st_size / 1e6,
+        "training_minutes": training.get("seconds", float("nan")) / 60,
+    }
+
+
+def teacher_row(
+    source: Path, test: tuple[list[str], np.ndarray], short: tuple[list[str], np.ndarray]
+) -> dict[str, Any]:
+    from lstm_sentiment.train.teacher import Teacher
+
+    train = imdb.load_split(source, "train")
+    started = time.perf_counter()
+    teacher = Teacher.fit([r.text for r in train], np.array([r.label for r in train]))
+    fit_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    scores = teacher.predict(test[0])
+    seconds = time.perf_counter() - started
+    return {
+        "name": "n-gram teacher (NB-weighted 1-3-gram LR)",
+        "recipe": "teacher",
+        "test_accuracy": _accuracy(scores, test[1], 0.5),
+        "short_accuracy": _accuracy(teacher.predict(short[0]), short[1], 0.5),
+        "reviews_per_second": len(test[0]) / seconds,
+        "megabytes": float("nan"),
+        "training_minutes": fit_seconds / 60,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--textbook", type=Path, required=True, help="exported textbook models")
+    parser.add_argument("--release", type=Path, required=True, help="exported release models")
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args()
+    try:
+        source = imdb.resolve_source(args.data)
+        reviews = imdb.load_split(source, "test")
+    except imdb.DataError as error:
+        sys.exit(f"error: {error}")
+    test = ([r.text for r in reviews], np.array([r.label for r in reviews], dtype=bool))
+    pairs = short_reviews(reviews)
+    short = ([t for t, _ in pairs], np.array([label for _, label in pairs], dtype=bool))
+    print(f"machine: {machine()}")
+    print(f"test reviews: {len(test[0]):,}; short reviews: {len(short[0]):,}", flush=True)
+    rows = [teacher_row(source, test, short)]
+    with tempfile.TemporaryDirectory() as work:
+        test_csv = Path(work) / "imdb-test.csv"
+        imdb.write_csv(reviews, test_csv)
+        for label, folder in (("textbook", args.textbook), ("release", args.release)):
+            for variant in ("fp32", "int8"):
+                path = folder / VARIANTS[variant].file
+                rows.append(
+                    model_row(f"{label} {variant}", path, test, short, test_csv, args.repeats)
+                )
+                print(f"  measured {rows[-1]['name']}", flush=True)
+    print()
+    print("| model | test accuracy | short-review accuracy | reviews/s | MB | training minutes |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for row in rows:
+        print(
+            f"| {row['name']} | {row['test_accuracy']:.2%} | {row['short_accuracy']:.2%} | "
+            f"{row['reviews_per_second']:,.0f} | {row['megabytes']:.2f} | "
+            f"{row['training_minutes']:.1f} |"
+        )
+    if args.json:
+        figures = {"machine": machine(), "short_reviews": len(short[0]), "rows": rows}
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
