@@ -37,7 +37,8 @@ from lstm_sentiment.train.short_texts import crops, short_reviews
 from lstm_sentiment.train.teacher import Teacher, cross_fit
 
 TEACHER_FILE = "teacher.npz"
-CHECKPOINT_DIR = "checkpoint"
+CHECKPOINT_DIR = "checkpoint"  # Keras' BackupAndRestore: weights, optimizer, epoch
+EPOCHS_DIR = "epochs"  # each finished epoch's weights, to keep the best one
 PROGRESS_FILE = "progress.json"
 
 
@@ -73,8 +74,13 @@ def build_corpus(
     fit_texts = [labelled[i].text for i in fit_idx]
     fit_labels = np.array([labelled[i].label for i in fit_idx], dtype=np.float32)
     val = [labelled[i] for i in val_idx]
-    if len(set(fit_labels.tolist())) < 2:
-        raise RunError("the training reviews left after the hold-out have only one label")
+    per_label = np.bincount(fit_labels.astype(int), minlength=2)
+    if per_label.min() < config.teacher_folds:
+        raise RunError(
+            f"too few labelled reviews: the teacher's {config.teacher_folds}-fold cross-fitting "
+            f"needs at least {config.teacher_folds} reviews a label after the validation "
+            f"hold-out, and {per_label[1]} positive and {per_label[0]} negative are left"
+        )
     free_texts = [r.text for r in unlabelled] if config.unlabelled else []
     if config.unlabelled and not free_texts:
         raise RunError("the recipe learns from unlabelled reviews, but none were found")
@@ -169,19 +175,21 @@ def fit_student(
     )
     model.build((None, None))
     progress = _Progress(out / PROGRESS_FILE)
-    judge = _Judge(model, contract, corpus, progress, out / "best.weights.h5", say)
+    judge = _Judge(model, contract, corpus, progress, out / EPOCHS_DIR, say)
     model.fit(
         batches.dataset(),
         epochs=config.epochs,
         shuffle=False,  # LengthBuckets shuffles, seeded by epoch
         callbacks=[
-            keras.callbacks.BackupAndRestore(str(out / CHECKPOINT_DIR), delete_checkpoint=False),
             batches.epoch_setter(),
+            # The judge records an epoch before the checkpoint marks it finished: a run stopped
+            # in between redoes that epoch and forgets what the judge wrote of it.
             judge.callback(),
+            keras.callbacks.BackupAndRestore(str(out / CHECKPOINT_DIR), delete_checkpoint=False),
         ],
         verbose=1 if sys.stderr.isatty() else 2,
     )
-    model.load_weights(out / "best.weights.h5")
+    model.load_weights(judge.weights_of(progress.best_epoch))
     return model, progress.history, progress.best_epoch
 
 
@@ -263,24 +271,22 @@ class _Progress:
         self.path = path
         data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
         self.history: dict[str, list[float]] = data.get("history", {})
-        self.best_epoch: int = data.get("best_epoch", 0)
-        self.best_loss: float = data.get("best_loss", float("inf"))
+
+    @property
+    def best_epoch(self) -> int:
+        """The 1-based epoch with the lowest validation loss (0 before the first)."""
+        losses = self.history.get("val_loss", [])
+        return int(np.argmin(losses)) + 1 if losses else 0
 
     def truncate(self, epochs: int) -> None:
         """Forget epochs after ``epochs`` (they were not checkpointed)."""
         self.history = {k: v[:epochs] for k, v in self.history.items()}
 
-    def add(self, figures: dict[str, float]) -> bool:
-        """Record an epoch; True when it is the best so far (lowest validation loss)."""
+    def add(self, figures: dict[str, float]) -> None:
         for key, value in figures.items():
             self.history.setdefault(key, []).append(float(value))
-        epoch = len(self.history["val_loss"])
-        better = figures["val_loss"] < self.best_loss
-        if better:
-            self.best_loss, self.best_epoch = float(figures["val_loss"]), epoch
-        data = {"history": self.history, "best_epoch": self.best_epoch, "best_loss": self.best_loss}
-        self.path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        return better
+        text = json.dumps({"history": self.history}, indent=2) + "\n"
+        self.path.write_text(text, encoding="utf-8")
 
 
 class _Judge:
@@ -292,11 +298,14 @@ class _Judge:
         contract: TextContract,
         corpus: Corpus,
         progress: _Progress,
-        best_path: Path,
+        folder: Path,
         say: Callable[[str], None],
     ) -> None:
         self.model, self.contract, self.corpus = model, contract, corpus
-        self.progress, self.best_path, self.say = progress, best_path, say
+        self.progress, self.folder, self.say = progress, folder, say
+
+    def weights_of(self, epoch: int) -> Path:
+        return self.folder / f"epoch-{epoch}.weights.h5"
 
     def callback(self) -> Any:
         import keras
@@ -304,15 +313,16 @@ class _Judge:
         judge = self
 
         class Judge(keras.callbacks.Callback):
-            def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
-                # BackupAndRestore has set the epoch to resume from; later ones never ended.
-                judge.progress.truncate(int(getattr(self.model, "_initial_epoch", 0) or 0))
+            def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+                # Epochs from this one on were never checkpointed (a resumed run redoes them).
+                judge.progress.truncate(epoch)
 
             def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
                 figures = judge.measure()
                 figures["loss"] = float((logs or {}).get("loss", float("nan")))
-                if judge.progress.add(figures):
-                    self.model.save_weights(judge.best_path)
+                judge.folder.mkdir(exist_ok=True)
+                self.model.save_weights(judge.weights_of(epoch + 1))
+                judge.progress.add(figures)
                 judge.say(
                     f"epoch {epoch + 1}: loss {figures['loss']:.4f} "
                     f"val_loss {figures['val_loss']:.4f} val_accuracy "

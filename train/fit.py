@@ -191,7 +191,8 @@ def _train_distilled(
         "resumed": resuming,
     }
     result = _write_run(out, model, contract, config, history, best_epoch, seconds, info)
-    shutil.rmtree(out / distill.CHECKPOINT_DIR, ignore_errors=True)
+    for finished in (distill.CHECKPOINT_DIR, distill.EPOCHS_DIR):
+        shutil.rmtree(out / finished, ignore_errors=True)
     return result
 
 

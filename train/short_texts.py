@@ -21,8 +21,8 @@ import numpy as np
 from lstm_sentiment.runtime.contract import LINE_BREAK_PATTERN, tokenize
 
 _BREAK = re.compile(LINE_BREAK_PATTERN, re.IGNORECASE)
-# A sentence ends at . ! ? (runs of them, maybe closed by a quote or bracket) before a space.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
+# A sentence ends at . ! ? (maybe closed by a quote or bracket) before a space.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"')\]])\s+")
 
 SHORT_MIN_WORDS = 4
 SHORT_MAX_WORDS = 80

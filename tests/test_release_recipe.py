@@ -1,0 +1,269 @@
+"""The release recipe: teacher, crops, short reviews, length buckets, resuming, refusals, and
+a real run on a small subset where the unlabelled reviews must help."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lstm_sentiment.export.cli import app
+from lstm_sentiment.train import imdb
+from lstm_sentiment.train.config import RECIPES, TrainConfig
+from lstm_sentiment.train.short_texts import crops, ending, sentences, short_reviews
+from lstm_sentiment.train.teacher import Teacher, TeacherError, cross_fit
+from tests.conftest import synthetic_review, tiny_layout, write_archive
+
+pytest.importorskip("keras", reason="the training tests need the 'train' extra")
+
+runner = CliRunner()
+TINY_NET = dict(
+    max_length=24,
+    batch_size=8,
+    embedding_dim=8,
+    lstm1_units=8,
+    lstm2_units=4,
+    vocab_size=200,
+    teacher_folds=2,
+    epochs=2,
+)
+
+
+def synthetic(n: int) -> tuple[list[str], np.ndarray]:
+    labels = np.arange(n) % 2
+    return [synthetic_review(int(y), i) for i, y in enumerate(labels)], labels
+
+
+# -- teacher -----------------------------------------------------------------------------
+
+
+def test_the_teacher_learns_sentiment_words():
+    texts, labels = synthetic(80)
+    teacher = Teacher.fit(texts, labels)
+    scores = teacher.predict(["A wonderful, brilliant film", "An awful, boring film"])
+    assert scores[0] > 0.5 > scores[1]
+    assert teacher.predict([]).shape == (0,)
+
+
+def test_cross_fitting_scores_every_review_with_a_teacher_that_never_saw_it():
+    texts, labels = synthetic(60)
+    # A word that appears in one review only: a teacher that saw it would lean on it.
+    texts[0] = texts[0] + " zyxwv"
+    crop_texts, parents = ["zyxwv only", "the film"], np.array([0, 1])
+    scores, (crop_scores,) = cross_fit(texts, labels, folds=3, seed=0, also=[(crop_texts, parents)])
+    assert scores.shape == (60,) and crop_scores.shape == (2,)
+    assert np.mean((scores >= 0.5) == labels) > 0.8
+    # The rare word is unknown to the teacher that scored review 0's crop: it reads as nothing.
+    neutral = Teacher.fit([t for i, t in enumerate(texts) if i], labels[1:]).predict(["zyxwv"])
+    assert abs(crop_scores[0] - neutral[0]) < 0.2
+
+
+def test_the_teacher_refuses_one_label_and_too_few_reviews():
+    texts, labels = synthetic(10)
+    with pytest.raises(TeacherError, match="both labels"):
+        Teacher.fit(texts, np.ones(10))
+    with pytest.raises(TeacherError, match="at least 5 reviews a label"):
+        cross_fit(texts[:6], labels[:6], folds=5)
+    with pytest.raises(TeacherError, match="no usable n-grams"):
+        Teacher.fit(["!!!", "???"], np.array([0, 1]))
+
+
+# -- short texts ---------------------------------------------------------------------------
+
+
+def test_sentences_split_at_end_marks_and_line_breaks():
+    text = 'It starts well. Then "it drags!" Why?<br /><br />The end... really'
+    assert sentences(text) == [
+        "It starts well.",
+        'Then "it drags!"',
+        "Why?",
+        "The end...",
+        "really",
+    ]
+    assert ending(text) == "The end... really"
+
+
+def test_crops_are_runs_of_sentences_of_their_parent():
+    texts = ["One two three. Four five six. Seven eight nine.", "!!!", "Alpha beta gamma delta."]
+    found, parents = crops(texts, per_review=3, seed=1)
+    assert len(found) == len(parents) > 0
+    assert set(parents.tolist()) <= {0, 2}  # a text with no words gives no crop
+    for crop, parent in zip(found, parents, strict=True):
+        assert crop in texts[parent] or all(s in texts[parent] for s in sentences(crop))
+    assert crops(texts, per_review=3, seed=1)[0] == found  # seeded
+
+
+def test_short_reviews_keep_clear_ratings_and_short_endings_only():
+    def review(rating: int, text: str, label: int | None = 1) -> imdb.Review:
+        return imdb.Review("test/pos/1", "test", label, rating, text)
+
+    chosen = short_reviews(
+        [
+            review(10, "Long intro. I loved every minute of it."),
+            review(1, "Intro. What a waste of two hours.", 0),
+            review(7, "Intro. Pretty good film overall really."),  # rating not clear enough
+            review(9, "Intro. Great."),  # too short an ending
+            review(0, "Intro. Some unlabelled ending here.", None),
+        ]
+    )
+    assert chosen == [
+        ("Long intro. I loved every minute of it.", 1),
+        ("Intro. What a waste of two hours.", 0),
+    ]
+
+
+# -- config and refusals ------------------------------------------------------------------------
+
+
+def test_the_release_recipe_is_a_set_of_changes_to_the_textbook_defaults():
+    release = TrainConfig.for_recipe("release")
+    assert release.recipe == "release" and release.distils and release.unlabelled
+    assert (release.lstm1_units, release.lstm2_units, release.embedding_dim) == (64, 32, 64)
+    assert release.contract_version == 2
+    assert TrainConfig.for_recipe("textbook") == TrainConfig()
+    assert set(RECIPES) == {"textbook", "release"}
+    with pytest.raises(ValueError, match="need a teacher"):
+        TrainConfig(unlabelled=True)
+    with pytest.raises(ValueError, match="unknown recipe"):
+        TrainConfig.for_recipe("fancy")
+
+
+def train_args(archive, out, *extra: str) -> list[str]:
+    options = [f"--{k.replace('_', '-')}={v}" for k, v in TINY_NET.items() if k != "teacher_folds"]
+    config = out.parent / "tiny.json"
+    config.write_text(json.dumps(TrainConfig.for_recipe("release", **TINY_NET).to_dict()))
+    return [
+        "train",
+        "--config",
+        str(config),
+        "-o",
+        str(out),
+        "--data",
+        str(archive),
+        *options,
+        *extra,
+    ]
+
+
+def test_a_missing_unlabelled_split_is_one_clear_error(tmp_path):
+    archive = write_archive(tmp_path / "a.tar.gz", tiny_layout(per_label=20, unsup=0))
+    result = runner.invoke(app, train_args(archive, tmp_path / "run", "--limit-per-label", "20"))
+    assert result.exit_code == 2
+    assert "error:" in result.output and "unsup" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_too_few_reviews_for_the_teacher_is_one_clear_error(tmp_path):
+    archive = write_archive(tmp_path / "a.tar.gz", tiny_layout(per_label=2, unsup=4))
+    result = runner.invoke(app, train_args(archive, tmp_path / "run", "--limit-per-label", "2"))
+    assert result.exit_code == 2
+    assert "error:" in result.output and "reviews a label" in result.output
+
+
+def test_a_run_resumes_after_its_last_epoch_and_refuses_another_config(tmp_path):
+    archive = write_archive(tmp_path / "a.tar.gz", tiny_layout(per_label=20, unsup=20))
+    out = tmp_path / "run"
+    args = train_args(archive, out, "--limit-per-label", "20")
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["val_loss"]) == 2 and not (out / "checkpoint").exists()
+    # An interrupted run leaves a checkpoint after epoch 1: fake one from this run's files.
+    from lstm_sentiment.train import distill
+
+    (out / distill.CHECKPOINT_DIR).mkdir()
+    different = runner.invoke(app, [*args, "--learning-rate", "0.01"])
+    assert different.exit_code == 2
+    assert "another configuration" in different.output
+
+
+def test_an_interrupted_run_resumes_after_its_last_finished_epoch(tmp_path, monkeypatch):
+    from lstm_sentiment.train import distill
+    from lstm_sentiment.train.fit import train
+
+    archive = write_archive(tmp_path / "a.tar.gz", tiny_layout(per_label=20, unsup=20))
+    config = TrainConfig.for_recipe("release", limit_per_label=20, **{**TINY_NET, "epochs": 3})
+    straight = train(config, archive, tmp_path / "straight", say=lambda m: None)
+
+    measure = distill._Judge.measure
+    calls = []
+
+    def interrupted_in_epoch_2(self):
+        calls.append(1)
+        if len(calls) == 2:  # epoch 2 has trained but is not checkpointed yet
+            raise KeyboardInterrupt
+        return measure(self)
+
+    monkeypatch.setattr(distill._Judge, "measure", interrupted_in_epoch_2)
+    out = tmp_path / "resumed"
+    with pytest.raises(KeyboardInterrupt):
+        train(config, archive, out, say=lambda m: None)
+    assert (out / distill.CHECKPOINT_DIR).is_dir() and not (out / "model.keras").exists()
+    monkeypatch.setattr(distill._Judge, "measure", measure)
+    said = []
+    resumed = train(config, archive, out, say=said.append)
+    assert any(line.startswith("resuming") for line in said)
+    assert any("reusing the scores" in line for line in said)
+    assert [line.split(":")[0] for line in said if line.startswith("epoch")] == [
+        "epoch 2",
+        "epoch 3",
+    ]
+    # Epoch 1 came from the checkpoint, epochs 2-3 were trained again: the same run.
+    np.testing.assert_allclose(resumed.history["val_loss"], straight.history["val_loss"], atol=1e-5)
+    assert json.loads((out / "training.json").read_text())["resumed"] is True
+    assert not (out / distill.CHECKPOINT_DIR).exists()
+
+
+def test_length_buckets_cover_every_text_once_an_epoch_in_a_seeded_order():
+    from lstm_sentiment.train.distill import LengthBuckets
+
+    encoded = [
+        np.arange(1, n + 2, dtype=np.int32) for n in np.random.default_rng(0).integers(1, 90, 300)
+    ]
+    targets = np.linspace(0, 1, 300, dtype=np.float32)
+    buckets = LengthBuckets(encoded, targets, batch_size=16, seed=3)
+    plan = buckets.plan(0)
+    assert len(plan) == len(buckets)
+    assert sorted(np.concatenate(plan).tolist()) == list(range(300))
+    assert [b.tolist() for b in buckets.plan(0)] == [b.tolist() for b in plan]
+    assert [b.tolist() for b in buckets.plan(1)] != [b.tolist() for b in plan]
+    for rows in plan:
+        ids, batch_targets = buckets.batch(rows)
+        assert ids.shape[1] % 16 == 0 and ids.shape[1] >= max(len(encoded[r]) for r in rows)
+        for r, row in enumerate(rows):
+            assert ids[r, : len(encoded[row])].tolist() == encoded[row].tolist()
+            assert not ids[r, len(encoded[row]) :].any()
+        np.testing.assert_array_equal(batch_targets, targets[rows])
+    widths = [buckets.batch(rows)[0].shape[1] for rows in plan]
+    assert np.mean(widths) < 0.8 * 96  # sorting within chunks keeps padding low
+
+
+# -- a real run -------------------------------------------------------------------------------
+
+SUBSET = dict(limit_per_label=400, unlabelled_limit=5000, epochs=3, max_length=200, vocab_size=5000)
+
+
+@pytest.mark.imdb
+@pytest.mark.slow
+def test_the_unlabelled_reviews_make_the_student_better(imdb_archive, tmp_path):
+    """On 800 labelled reviews, learning the teacher's view of 5,000 unlabelled reviews and
+    their crops beats the same student distilled on the labelled reviews alone."""
+    from lstm_sentiment.train.distill import predict_sorted
+    from lstm_sentiment.train.fit import subset, train
+    from lstm_sentiment.train.model import load_model
+
+    test = subset(imdb.load_split(imdb_archive, "test"), 500, 7)
+    labels = np.array([r.label for r in test])
+    accuracy = {}
+    for name, extra in (("all", {}), ("labelled", {"unlabelled": False, "crops_per_review": 0})):
+        config = TrainConfig.for_recipe("release", seed=1, **SUBSET, **extra)
+        result = train(config, imdb_archive, tmp_path / name, say=lambda message: None)
+        model = load_model(tmp_path / name / "model.keras")
+        scores = predict_sorted(model, result.contract, [r.text for r in test])
+        accuracy[name] = float(np.mean((scores >= 0.5) == labels))
+    assert accuracy["all"] > accuracy["labelled"] + MARGIN, accuracy
+
+
+MARGIN = 0.03
