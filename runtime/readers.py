@@ -13,9 +13,12 @@ unterminated quote, bytes that are not in the file's encoding, a missing text co
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
 import io
 import json
+import lzma
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +38,13 @@ _SUFFIXES = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+
+# Compressed inputs are read transparently; the codec is told by the file's first bytes.
+_COMPRESSIONS = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
+_COMPRESSED_SUFFIXES = (".gz", ".gzip", ".bz2", ".xz")
+# Delimiters other than the comma that a one-column header may be hiding.
+_OTHER_DELIMITERS = {";": "';'", "\t": "tab ('\\t')", "|": "'|'"}
+_DELIMITER_NAMES = {"\\t": "\t", "tab": "\t", "\\|": "|"}
 
 # A CSV field may be as long as a review; Python's default cap (128 KiB) is far too small.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -65,13 +75,18 @@ class InputSpec:
     label_column: str | None = None  # read into Record.label (labelled files: compare, train)
 
     def resolved_format(self) -> str:
+        if self.path != "-" and Path(self.path).is_dir():
+            raise InputError(f"{self.path} is a folder; pass a file of reviews")
         if self.format:
             if self.format not in FORMATS:
                 raise InputError(f"unknown input format {self.format!r}; use {', '.join(FORMATS)}")
             return self.format
         if self.path == "-":
             return "csv"
-        suffix = Path(self.path).suffix.lower()
+        name = Path(self.path).name.lower()
+        for compressed in _COMPRESSED_SUFFIXES:
+            name = name.removesuffix(compressed)
+        suffix = Path(name).suffix
         if suffix not in _SUFFIXES:
             raise InputError(
                 f"cannot tell the format of {self.path} from its extension; pass --format "
@@ -81,17 +96,31 @@ class InputSpec:
 
 
 def choose_text_column(columns: list[str], requested: str | None, where: str) -> str:
-    """``requested``, else ``review``/``text`` (any case), else the only column."""
+    """``requested`` (exactly, else in any case when only one column matches so), else
+    ``review``/``text`` (any case), else the only column. Two candidates are ambiguous."""
     if requested is not None:
-        if requested not in columns:
+        if requested in columns:
+            return requested
+        matches = [c for c in columns if c.strip().lower() == requested.strip().lower()]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
             raise InputError(
-                f"{where} has no column {requested!r}; its columns are: {_listing(columns)}"
+                f"{where}: {_listing(matches)} all match {requested!r} but for case; pass the "
+                "exact name"
             )
-        return requested
+        raise InputError(
+            f"{where} has no column {requested!r}; its columns are: {_listing(columns)}"
+        )
     for guess in TEXT_COLUMN_GUESSES:
-        for column in columns:
-            if column.strip().lower() == guess:
-                return column
+        matches = [c for c in columns if c.strip().lower() == guess]
+        if len(set(matches)) > 1:  # one name twice is refused later, as a duplicate
+            raise InputError(
+                f"{where}: the columns {_listing(matches)} could each hold the reviews, so the "
+                "choice is ambiguous; pass --text-column NAME"
+            )
+        if matches:
+            return matches[0]
     if len(columns) == 1:
         return columns[0]
     raise InputError(
@@ -124,6 +153,7 @@ class RecordSource:
         self.columns: list[str] = []
         self.text_column = ""
         self.id_column: str | None = None
+        self.label_column: str | None = None
         self._raw: IO[bytes] | None = None
         self._records: Iterator[Record] = iter(())
         self.total_bytes: int | None = None  # progress total: bytes, or rows for Parquet
@@ -158,7 +188,8 @@ class RecordSource:
                 raise InputError(
                     f"cannot read {self.spec.path}: {error.strerror or error}"
                 ) from None
-        lines = _decoded_lines(self._raw, self.spec.encoding, self.where)
+        stream = _decompressed(self._raw, self.where)
+        lines = _decoded_lines(stream, self.spec.encoding, self.where)
         self._records = self._jsonl(lines) if self.format == "jsonl" else self._csv(lines)
         # Reading the header now lets a bad header fail before any output is created.
         self._first = next(self._records, None)
@@ -177,8 +208,9 @@ class RecordSource:
 
     def _csv(self, lines: Iterator[str]) -> Iterator[Record]:
         delimiter = self.spec.delimiter or ("\t" if self.format == "tsv" else ",")
+        delimiter = _DELIMITER_NAMES.get(delimiter.lower(), delimiter)
         if len(delimiter) != 1:
-            raise InputError(f"the delimiter must be one character, got {delimiter!r}")
+            raise InputError(f"the delimiter must be one character (or tab), got {delimiter!r}")
         counter = _LineCounter(lines)
         reader = csv.reader(counter, delimiter=delimiter, strict=True)
         try:
@@ -188,16 +220,17 @@ class RecordSource:
         except csv.Error as error:
             raise InputError(f"{self.where}, line 1: malformed header ({error})") from None
         self.columns = header
+        if len(header) == 1 and self.spec.delimiter is None:
+            self._refuse_hidden_delimiter(header[0], delimiter)
         self.text_column = choose_text_column(header, self.spec.text_column, self.where)
         text_index = _unique_index(header, self.text_column, self.where)
         id_index = label_index = None
         if self.spec.id_column is not None:
-            choose_text_column(header, self.spec.id_column, self.where)  # same existence check
-            self.id_column = self.spec.id_column
-            id_index = _unique_index(header, self.spec.id_column, self.where)
+            self.id_column = choose_text_column(header, self.spec.id_column, self.where)
+            id_index = _unique_index(header, self.id_column, self.where)
         if self.spec.label_column is not None:
-            choose_text_column(header, self.spec.label_column, self.where)
-            label_index = _unique_index(header, self.spec.label_column, self.where)
+            self.label_column = choose_text_column(header, self.spec.label_column, self.where)
+            label_index = _unique_index(header, self.label_column, self.where)
         row = 0
         while True:
             start = counter.count + 1
@@ -211,7 +244,8 @@ class RecordSource:
                     "was written"
                 ) from None
             row += 1
-            ident: Any = row
+            # With an id column, a record without a value there gets no id: never its number.
+            ident: Any = row if id_index is None else None
             if id_index is not None and id_index < len(fields):
                 ident = fields[id_index]
             label = None
@@ -227,23 +261,37 @@ class RecordSource:
             text = fields[text_index]
             yield Record(row, start, ident, text, check_text(text), label)
 
+    def _refuse_hidden_delimiter(self, only_column: str, delimiter: str) -> None:
+        """A one-column header with a ';', tab or '|' in it is most likely another delimiter:
+        scoring each whole line as a review would give garbage with exit code 0."""
+        for candidate, name in _OTHER_DELIMITERS.items():
+            if candidate != delimiter and candidate in only_column:
+                raise InputError(
+                    f"{self.where}, line 1: the header is one column, {only_column!r}, that "
+                    f"contains {name}; if that is the delimiter, pass --delimiter "
+                    f"{'tab' if candidate == chr(9) else candidate!r} (to score the one column "
+                    "as it is, pass --delimiter ',')"
+                )
+
     # -- JSON Lines ---------------------------------------------------------------------
 
     def _jsonl(self, lines: Iterator[str]) -> Iterator[Record]:
         row = 0
         for number, line in enumerate(lines, start=1):
+            row += 1  # every line is a record, a blank one too: line and record stay paired
+            no_id = None if self.spec.id_column else row  # with an id field, never a number
             if not line.strip():
-                continue  # blank lines separate nothing in JSON Lines; they are not records
-            row += 1
+                yield Record(row, number, no_id, None, "the line is blank")
+                continue
             try:
                 value = json.loads(line)
             except (json.JSONDecodeError, RecursionError) as error:
-                yield Record(row, number, row, None, f"line {number} is not valid JSON ({error})")
+                yield Record(row, number, no_id, None, f"line {number} is not valid JSON ({error})")
                 continue
             if not isinstance(value, dict):
                 kind = type(value).__name__
                 yield Record(
-                    row, number, row, None, f"line {number} is a JSON {kind}, not an object"
+                    row, number, no_id, None, f"line {number} is a JSON {kind}, not an object"
                 )
                 continue
             if not self.text_column:
@@ -251,9 +299,12 @@ class RecordSource:
                 self.text_column = choose_text_column(
                     self.columns, self.spec.text_column, self.where
                 )
-                self.id_column = self.spec.id_column
-            ident = value.get(self.id_column, row) if self.id_column else row
-            label = value.get(self.spec.label_column) if self.spec.label_column else None
+                if self.spec.id_column is not None:
+                    self.id_column = _column_in(self.columns, self.spec.id_column)
+                if self.spec.label_column is not None:
+                    self.label_column = _column_in(self.columns, self.spec.label_column)
+            ident = value.get(self.id_column) if self.id_column else row
+            label = value.get(self.label_column) if self.label_column else None
             if self.text_column not in value:
                 yield Record(row, number, ident, None, f"no {self.text_column!r} field", label)
                 continue
@@ -288,12 +339,11 @@ class RecordSource:
         _unique_index(self.columns, self.text_column, self.where)
         wanted = [self.text_column]
         if self.spec.id_column is not None:
-            choose_text_column(self.columns, self.spec.id_column, self.where)
-            self.id_column = self.spec.id_column
-            wanted.append(self.spec.id_column)
+            self.id_column = choose_text_column(self.columns, self.spec.id_column, self.where)
+            wanted.append(self.id_column)
         if self.spec.label_column is not None:
-            choose_text_column(self.columns, self.spec.label_column, self.where)
-            wanted.append(self.spec.label_column)
+            self.label_column = choose_text_column(self.columns, self.spec.label_column, self.where)
+            wanted.append(self.label_column)
         return self._parquet_rows(parquet, list(dict.fromkeys(wanted)))
 
     def _parquet_rows(self, parquet: Any, wanted: list[str]) -> Iterator[Record]:
@@ -302,7 +352,7 @@ class RecordSource:
             for batch in parquet.iter_batches(batch_size=4096, columns=wanted):
                 texts = batch.column(self.text_column).to_pylist()
                 ids = batch.column(self.id_column).to_pylist() if self.id_column else None
-                label_column = self.spec.label_column
+                label_column = self.label_column
                 labels = batch.column(label_column).to_pylist() if label_column else None
                 for i, text in enumerate(texts):
                     row += 1
@@ -335,6 +385,52 @@ class _LineCounter:
         return line
 
 
+def _column_in(columns: list[str], requested: str) -> str:
+    """A JSON field named ``requested``, or in another case when exactly one matches so; a
+    field missing from the first record may still appear in later ones."""
+    if requested in columns:
+        return requested
+    matches = [c for c in columns if c.lower() == requested.lower()]
+    return matches[0] if len(matches) == 1 else requested
+
+
+def _decompressed(raw: IO[bytes], where: str) -> IO[bytes]:
+    """``raw``, or a decompressing reader over it when its first bytes say gzip, bzip2 or xz
+    (the extension does not matter)."""
+    try:
+        peek = raw.peek(8)[:8] if hasattr(raw, "peek") else b""
+        if not peek and raw.seekable():
+            peek = raw.read(8)
+            raw.seek(0)
+    except OSError:
+        return raw
+    for magic, opener in _COMPRESSIONS.items():
+        if peek.startswith(magic):
+            return _CheckedDecompression(opener(raw, "rb"), where)  # type: ignore[operator]
+    return raw
+
+
+class _CheckedDecompression(io.RawIOBase):
+    """A decompressing reader whose damaged or cut-off data is an ``InputError``."""
+
+    def __init__(self, inner: IO[bytes], where: str) -> None:
+        self.inner, self.where = inner, where
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self.inner.read(len(buffer))
+        except (OSError, EOFError, lzma.LZMAError) as error:
+            raise InputError(f"{self.where} is compressed but cannot be read: {error}") from None
+        buffer[: len(data)] = data
+        return len(data)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(io.BufferedReader(self, 1 << 16))
+
+
 def _decoded_lines(raw: IO[bytes], encoding: str, where: str) -> Iterator[str]:
     """Physical lines decoded one at a time, so a decoding error can name its line."""
     try:
@@ -348,10 +444,14 @@ def _decoded_lines(raw: IO[bytes], encoding: str, where: str) -> Iterator[str]:
             yield line.decode(codec)
         except UnicodeDecodeError as error:
             bad = line[error.start : error.start + 1].hex()
+            hint = (
+                "If the file uses another encoding, pass it, for example --encoding cp1252"
+                if codec.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
+                else "Is --encoding right for this file?"
+            )
             raise InputError(
                 f"{where}, line {number}: byte 0x{bad} at column {error.start + 1} is not "
-                f"{encoding} text. If the file uses another encoding, pass it, for example "
-                "--encoding cp1252"
+                f"{encoding} text. {hint}"
             ) from None
 
 

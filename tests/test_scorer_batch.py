@@ -3,9 +3,12 @@ the behaviour it expects."""
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
 import io
 import json
+import lzma
 import os
 import signal
 import subprocess
@@ -241,13 +244,16 @@ def test_jsonl_in_and_out_keeps_ids_and_reports_bad_lines(tmp_path):
     result = scorer(str(source), "-o", str(out), "--id-column", "id")
     assert result.exit_code == 3, result.output
     records = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(records) == 6  # the blank line is not a record
+    assert len(records) == 7  # one record a line, the blank line included
     assert records[0]["id"] == "a" and records[0]["label"] == "positive"
     assert "not valid JSON" in records[1]["error"] and "line 2" in records[1]["error"]
     assert "not an object" in records[2]["error"]
-    assert records[3]["id"] == 5 and "null" in records[3]["error"] and records[3]["score"] is None
-    assert "no 'text' field" in records[4]["error"]
-    assert records[5]["error"] == ""
+    assert records[3]["error"] == "the line is blank"
+    assert records[4]["id"] == 5 and "null" in records[4]["error"] and records[4]["score"] is None
+    assert "no 'text' field" in records[5]["error"]
+    assert records[6]["error"] == ""
+    # Records without an id of their own get none, never a record number.
+    assert [records[i]["id"] for i in (1, 2, 3)] == [None, None, None]
 
 
 def test_parquet_in_and_out(tmp_path):
@@ -361,3 +367,92 @@ def test_the_raw_text_model_gives_the_same_output_as_the_token_model(tmp_path):
         assert (a["id"], a["label"]) == (b["id"], b["label"])
         if a["score"]:
             assert float(a["score"]) == pytest.approx(float(b["score"]), abs=2e-6)
+
+
+# -- paper cuts from a newcomer's trial ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("delimiter", "named"), [(";", "';'"), ("\t", "tab"), ("|", "'|'")])
+def test_a_header_hiding_another_delimiter_stops_naming_it(tmp_path, delimiter, named):
+    data = f"id{delimiter}Review\n1{delimiter}Great film\n2{delimiter}Awful film\n"
+    result, rows = run_csv(tmp_path, data)
+    assert result.exit_code == 2 and rows is None
+    assert "--delimiter" in result.output and named in result.output
+    piped = scorer("-", "-o", "-", "--quiet", input=data)
+    assert piped.exit_code == 2 and "--delimiter" in piped.output
+    result, rows = run_csv(tmp_path, data, "--delimiter", "tab" if delimiter == "\t" else delimiter)
+    assert result.exit_code == 0 and [r["id"] for r in rows] == ["1", "2"]
+
+
+def test_a_one_column_file_with_a_semicolon_scores_when_the_comma_is_confirmed(tmp_path):
+    result, rows = run_csv(tmp_path, "notes; comments\ngreat; really\n", "--delimiter", ",")
+    assert result.exit_code == 0 and len(rows) == 1
+
+
+@pytest.mark.parametrize("spelling", ["\\t", "tab", "TAB"])
+def test_the_tab_delimiter_can_be_spelled_out(tmp_path, spelling):
+    result, rows = run_csv(
+        tmp_path, "id\treview\n7\tgreat film\n", "--delimiter", spelling, "--id-column", "id"
+    )
+    assert result.exit_code == 0 and rows[0]["id"] == "7"
+
+
+def test_two_columns_that_could_hold_the_reviews_stop_the_run(tmp_path):
+    result, rows = run_csv(tmp_path, "Text,TEXT\na,b\n")
+    assert result.exit_code == 2 and rows is None and "ambiguous" in result.output
+
+
+def test_named_columns_match_in_any_case_when_only_one_matches(tmp_path):
+    result, rows = run_csv(
+        tmp_path, "ID,Body\n7,great film\n", "--text-column", "body", "--id-column", "id"
+    )
+    assert result.exit_code == 0 and rows[0]["id"] == "7" and rows[0]["score"]
+    result, _ = run_csv(tmp_path, "Body,BODY\na,b\n", "--text-column", "body")
+    assert result.exit_code == 2 and "but for case" in result.output
+
+
+def test_records_without_an_id_get_an_empty_id_never_a_record_number(tmp_path):
+    result, rows = run_csv(
+        tmp_path, "id,review\na,great\nb\n,dull\nd,fine film\n", "--id-column", "id"
+    )
+    assert result.exit_code == 3
+    assert [r["id"] for r in rows] == ["a", "b", "", "d"]
+    assert "fields" in rows[1]["error"] and rows[2]["score"]  # scored, with no id of its own
+
+
+@pytest.mark.parametrize(
+    ("suffix", "compress"),
+    [(".csv.gz", gzip.compress), (".csv.bz2", bz2.compress), (".csv.xz", lzma.compress)],
+)
+def test_compressed_inputs_are_read_transparently(tmp_path, suffix, compress):
+    data = "id,review\n1,a great film\n2,a dull film\n"
+    plain, _ = run_csv(tmp_path, data)
+    source = write(tmp_path, "in" + suffix, compress(data.encode()))
+    out = tmp_path / "out.csv"
+    result = scorer(str(source), "-o", str(out), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert read_csv(out) == read_csv(tmp_path / "out.csv")
+    # The first bytes tell the codec, whatever the name; stdin too.
+    renamed = write(tmp_path, "in.csv", compress(data.encode()))
+    assert scorer(str(renamed), "-o", str(out), "--quiet").exit_code == 0
+    piped = scorer("-", "-o", "-", "--quiet", input=compress(data.encode()))
+    assert piped.exit_code == 0 and piped.output.count("\n") == 3
+
+
+def test_a_damaged_compressed_file_is_one_clear_error(tmp_path):
+    data = gzip.compress(("id,review\n" + "1,great film\n" * 5000).encode())
+    source = write(tmp_path, "in.csv.gz", data[: len(data) // 2])
+    result = scorer(str(source), "-o", str(tmp_path / "o.csv"), "--quiet")
+    assert result.exit_code == 2 and "compressed but cannot be read" in result.output
+
+
+def test_the_encoding_hint_never_suggests_the_encoding_given(tmp_path):
+    source = write(tmp_path, "in.csv", b"review\nok\n" + b"\x81\x8d\x8f\n")
+    result = scorer(str(source), "-o", str(tmp_path / "o.csv"), "--encoding", "cp1252")
+    assert result.exit_code == 2 and "--encoding cp1252" not in result.output
+
+
+def test_a_folder_as_input_is_called_a_folder(tmp_path):
+    result = scorer(str(tmp_path), "-o", str(tmp_path / "o.csv"))
+    assert result.exit_code == 2 and "is a folder" in result.output
+    assert "--format" not in result.output
