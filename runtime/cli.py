@@ -170,7 +170,8 @@ def batch(
 def _print_summary(summary: Any, target: str) -> None:
     where = "stdout" if target == "-" else target
     typer.echo(
-        f"{summary.rows:,} read, {summary.scored:,} scored, {summary.errors:,} errors; "
+        f"{summary.rows:,} read, {summary.scored:,} scored, {summary.errors:,} "
+        f"error{'' if summary.errors == 1 else 's'}; "
         f"{summary.share_positive:.1%} positive; {summary.seconds:.2f} s, "
         f"{summary.per_second:,.0f} reviews/s on {summary.provider}; wrote {where}",
         err=True,
@@ -252,6 +253,10 @@ def compare(
     from lstm_sentiment.runtime.compare import compare_models, plot_comparison, render_table
     from lstm_sentiment.runtime.readers import InputSpec
 
+    if plot is not None:
+        from lstm_sentiment.runtime.compare import require_matplotlib
+
+        require_matplotlib()  # before any scoring, not after it
     spec = InputSpec(labelled, _value(input_format), delimiter, encoding, text_column, None)
     loaded = [_load(m, _value(provider)) for m in (models or ["fp32", "int8"])]
     report = compare_models(spec, label_column, loaded, names=models or ["fp32", "int8"])

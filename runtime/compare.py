@@ -58,6 +58,14 @@ def compare_models(
     spec: InputSpec, label_column: str, models: list[SentimentModel], names: list[str]
 ) -> dict[str, Any]:
     texts, labels, skipped = read_labelled(spec, label_column)
+    # A review some model reads no word of has no score from it: it leaves every model's
+    # figures, as it becomes an error record in scorer batch.
+    readable = [all(m.reads_words(t) for m in models) for t in texts]
+    skipped += readable.count(False)
+    texts = [t for t, ok in zip(texts, readable, strict=True) if ok]
+    labels = labels[np.array(readable, dtype=bool)]
+    if not texts:
+        raise CompareError(f"{spec.path} has no review the models can score")
     report: dict[str, Any] = {"reviews": len(texts), "skipped": skipped, "models": []}
     reference: np.ndarray | None = None
     all_scores = []
@@ -122,18 +130,28 @@ def render_table(report: dict[str, Any]) -> str:
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
-    footer = f"{report['reviews']:,} labelled reviews"
+    footer = _count(report["reviews"], "labelled review")
     if report["skipped"]:
-        footer += f"; {report['skipped']:,} records skipped (no scorable review)"
+        footer += f"; {_count(report['skipped'], 'record')} skipped (no scorable review)"
     return "\n".join([*lines, footer])
 
 
-def plot_comparison(report: dict[str, Any], path: Path) -> None:
-    """Scores of the first two models against each other, and each model's reliability."""
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def require_matplotlib() -> Any:
+    """matplotlib, or a ``CompareError`` saying how to install it (checked before any work)."""
     try:
         import matplotlib
     except ImportError:
         raise CompareError("--plot needs matplotlib: pip install 'lstm-sentiment[plot]'") from None
+    return matplotlib
+
+
+def plot_comparison(report: dict[str, Any], path: Path) -> None:
+    """Scores of the first two models against each other, and each model's reliability."""
+    matplotlib = require_matplotlib()
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -164,6 +182,7 @@ def plot_comparison(report: dict[str, Any], path: Path) -> None:
     right.set_ylabel("share positive")
     right.set_title("reliability")
     right.legend()
+    fig.suptitle(f"{', '.join(names)} on {_count(report['reviews'], 'labelled review')}")
     fig.tight_layout()
     try:
         fig.savefig(path, dpi=100)

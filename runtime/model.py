@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import onnxruntime as ort
@@ -155,11 +155,40 @@ class SentimentModel:
         _in_sorted_batches([len(ids) for ids in encoded], batch_size, workers, run)
         return scores
 
-    def score(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH) -> np.ndarray:
-        """P(positive) for each review text, through the model's own text contract."""
+    @overload
+    def score(self, texts: str, batch_size: int = DEFAULT_BATCH) -> float: ...
+
+    @overload
+    def score(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH) -> np.ndarray: ...
+
+    def score(
+        self, texts: str | Sequence[str], batch_size: int = DEFAULT_BATCH
+    ) -> float | np.ndarray:
+        """P(positive) for each review text, through the model's own text contract.
+
+        A list (or any sequence) of strings gives a float32 array in input order; one string
+        gives one float. A review with no word the model reads (empty, only punctuation, only
+        non-ASCII letters) has no score: NaN, as ``scorer batch`` makes it an error record.
+        A non-string item is a ``TypeError`` naming its index.
+        """
+        if isinstance(texts, str):
+            return float(self.score([texts], batch_size)[0])
+        texts = list(texts)
+        for index, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"review {index} is {type(text).__name__}, not str")
         if self.takes_text:
-            return self.score_texts(texts, batch_size)[0]
-        return self.score_encoded([self.contract.encode(t) for t in texts], batch_size)
+            scores, counts = self.score_texts(texts, batch_size)
+            readable = counts > 1
+        else:
+            encoded = [self.contract.encode(t) for t in texts]
+            readable = np.array([len(ids) > 1 for ids in encoded], dtype=bool)
+            scores = self.score_encoded(encoded, batch_size)
+        return np.where(readable, scores, np.float32("nan")).astype(np.float32)
+
+    def reads_words(self, text: str) -> bool:
+        """Whether ``text`` has at least one word the model reads (else it has no score)."""
+        return len(self.contract.encode(text)) > 1
 
     def score_texts(
         self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH, workers: int = 1

@@ -246,7 +246,7 @@ def test_compare_prints_a_table_json_and_a_plot(tmp_path):
     result = runner.invoke(app, ["compare", str(labelled), "--plot", str(tmp_path / "p.png")])
     assert result.exit_code == 0, result.output
     assert "fp32" in result.output and "int8" in result.output
-    assert "1 records skipped" in result.output
+    assert "1 record skipped" in result.output
     assert (tmp_path / "p.png").stat().st_size > 1000
     report = json.loads(runner.invoke(app, ["compare", str(labelled), "--json"]).output)
     assert report["reviews"] == 6 and report["skipped"] == 1
@@ -314,3 +314,59 @@ def test_default_parallelism_is_one_thread_per_batch_on_cpu_and_one_stream_on_gp
     monkeypatch.setattr(model_module.ort, "get_available_providers", lambda: [CUDA, CPU])
     assert batch.parallelism("auto", None, None) == (None, 1)
     assert batch.parallelism("cpu", None, None) == (1, batch.MAX_DEFAULT_WORKERS)
+
+
+# -- one rule for reviews without a word the model reads ---------------------------------------
+
+NO_WORDS = ["", "!!!", "映画 😀", "   "]
+
+
+@pytest.mark.parametrize("variant", ["fp32", "int8", "text-fp32", "text-int8"])
+def test_a_review_without_words_has_no_score_in_the_python_api(variant):
+    model = SentimentModel.load(variant, "cpu")
+    scores = model.score(["a great film", *NO_WORDS, "a dull film"])
+    assert np.isnan(scores[1:-1]).all() and not np.isnan(scores[[0, -1]]).any()
+    assert not any(model.reads_words(t) for t in NO_WORDS)
+
+
+def test_a_single_string_gives_one_score_and_non_strings_a_type_error():
+    model = SentimentModel.load("fp32", "cpu")
+    one = model.score("Great film")
+    assert isinstance(one, float) and one == pytest.approx(float(model.score(["Great film"])[0]))
+    with pytest.raises(TypeError, match="review 1 is NoneType"):
+        model.score(["fine", None])
+    with pytest.raises(TypeError, match="review 0 is int"):
+        model.score([3])
+
+
+def test_compare_skips_exactly_the_records_batch_makes_error_records(tmp_path):
+    labelled = tmp_path / "l.csv"
+    labelled.write_text(
+        "review,label\ngreat film,1\n!!!,0\n,1\nawful film,0\n映画,1\nfine,1\n", encoding="utf-8"
+    )
+    batch = runner.invoke(app, ["batch", str(labelled), "-o", str(tmp_path / "o.csv")])
+    errors = sum(1 for line in (tmp_path / "o.csv").read_text().splitlines()[1:] if line[-1] != ",")
+    assert batch.exit_code == 3 and errors == 3
+    report = json.loads(runner.invoke(app, ["compare", str(labelled), "--json"]).output)
+    assert report["skipped"] == errors and report["reviews"] == 3
+
+
+def test_compare_plot_without_matplotlib_fails_before_scoring(tmp_path, monkeypatch):
+    import builtins
+
+    from lstm_sentiment.runtime import compare
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    scored = []
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    monkeypatch.setattr(compare, "compare_models", lambda *a, **k: scored.append(1))
+    labelled = tmp_path / "l.csv"
+    labelled.write_text("review,label\ngreat film,1\n")
+    result = runner.invoke(app, ["compare", str(labelled), "--plot", str(tmp_path / "p.png")])
+    assert result.exit_code == 2 and "pip install" in result.output and not scored

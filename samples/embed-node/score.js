@@ -40,17 +40,22 @@ async function main() {
   const output = await session.run({ review: input });
   const scores = Array.from(output.positive_probability.data);
   const counts = Array.from(output.token_count.data);
-  const results = args.reviews.map((review, i) => ({
-    review,
-    probability: scores[i],
-    label: scores[i] >= threshold ? 'positive' : 'negative',
-    words: counts[i] - 1,
-  }));
+  // token_count counts the start id too: 1 means the review has no word the model reads,
+  // and such a review has no score (the model's output for it means nothing).
+  const results = args.reviews.map((review, i) => {
+    const words = counts[i] - 1;
+    if (words === 0) {
+      return { review, probability: null, label: null, words, error: 'no word the model reads' };
+    }
+    const label = scores[i] >= threshold ? 'positive' : 'negative';
+    return { review, probability: scores[i], label, words, error: '' };
+  });
   if (args.json) {
     console.log(JSON.stringify(results));
   } else {
     for (const r of results) {
-      console.log(`${r.label}\t${r.probability.toFixed(4)}\t${r.review}`);
+      const score = r.probability === null ? '-' : r.probability.toFixed(4);
+      console.log(`${r.label || 'no score'}\t${score}\t${r.review}`);
     }
   }
 }
