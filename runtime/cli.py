@@ -200,7 +200,7 @@ def info(
         "keep": loaded.contract.keep,
         "labels": list(loaded.labels),
         "threshold": loaded.threshold,
-        "opset": (meta.get("exporter") or {}).get("opset"),
+        "opset": _opset(loaded.path) or (meta.get("exporter") or {}).get("opset"),
         "quantization": meta.get("quantization"),
         "evaluation": (meta.get("evaluation") or {}).get("this_model"),
         "inputs": [_io(i) for i in session.get_inputs()],
@@ -208,7 +208,10 @@ def info(
         "file_bytes": loaded.path.stat().st_size,
     }
     if as_json:
-        typer.echo(json.dumps(details, indent=2))
+        # Everything the file says about itself, the whole contract (vocabulary) included.
+        described = {k: v for k, v in meta.items() if k != "contract"}
+        described["contract"] = loaded.contract.to_dict()
+        typer.echo(json.dumps({**details, "metadata": described}, indent=2))
         return
     evaluation = details.pop("evaluation") or {}
     for key, value in details.items():
@@ -218,6 +221,17 @@ def info(
             f"{k} {evaluation[k]:.4f}" for k in ("accuracy", "precision", "recall", "f1", "roc_auc")
         )
         typer.echo(f"{'evaluation':17} test split (n={evaluation['n']:,}): {figures}")
+
+
+def _opset(path: Path) -> int | None:
+    """The standard-domain opset the file imports (None for ORT-format files)."""
+    from lstm_sentiment.runtime.model_check import ModelCheckError, summarize
+
+    try:
+        opsets = summarize(path.read_bytes()).opsets
+    except (OSError, ModelCheckError):
+        return None
+    return opsets.get("", opsets.get("ai.onnx"))
 
 
 def _io(arg: Any) -> dict[str, Any]:

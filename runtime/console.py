@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -59,11 +60,18 @@ def add_version_option(app: typer.Typer) -> None:
             raise typer.Exit(0)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run(app: typer.Typer, after_failure: str = "") -> None:
     """Run a console entry point: Ctrl-C ends quietly with exit code 130, and an unexpected
     failure prints one line (``LSTM_SENTIMENT_DEBUG=1`` shows the traceback) with exit code
     1. ``after_failure`` is said after either (for example "nothing was written")."""
     tail = f"; {after_failure}" if after_failure else ""
+    # SIGTERM (kill, timeout, a scheduler) unwinds like Ctrl-C, so that temporary files are
+    # removed on the way out instead of being left behind.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         app()
     except KeyboardInterrupt:

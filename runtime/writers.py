@@ -57,13 +57,27 @@ class Writer:
     def write(self, rows: Sequence[tuple[Any, float | None, str | None, str]]) -> None:
         raise NotImplementedError
 
+    def finish(self) -> None:
+        """Called once every row is written (a run that fails never gets here)."""
+
 
 class _CsvWriter(Writer):
     def __init__(self, out: IO[str], delimiter: str) -> None:
         self.writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-        self.writer.writerow(COLUMNS)
+        self.header_written = False
+
+    def _header(self) -> None:
+        # Written with the first rows, not before: a run that fails before its first record
+        # leaves stdout empty.
+        if not self.header_written:
+            self.writer.writerow(COLUMNS)
+            self.header_written = True
+
+    def finish(self) -> None:
+        self._header()  # a header-only input gives a header-only output
 
     def write(self, rows: Sequence[tuple[Any, float | None, str | None, str]]) -> None:
+        self._header()
         self.writer.writerows(
             (ident, "" if score is None else f"{score:.6f}", label or "", error)
             for ident, score, label, error in rows
@@ -134,7 +148,9 @@ def open_output(path: str, fmt: str) -> Iterator[Writer]:
             raise OutputError("Parquet cannot be written to stdout; pass -o FILE.parquet")
     if path == "-":
         out = sys.stdout
-        yield _text_writer(out, fmt)
+        writer = _text_writer(out, fmt)
+        yield writer
+        writer.finish()
         out.flush()
         return
     target = Path(path)
@@ -154,7 +170,9 @@ def open_output(path: str, fmt: str) -> Iterator[Writer]:
             if hasattr(handle, "reconfigure"):
                 # A lone surrogate from a JSON input must not crash the writer at the end.
                 handle.reconfigure(errors="backslashreplace")
-            yield _text_writer(handle, fmt)
+            text_writer = _text_writer(handle, fmt)
+            yield text_writer
+            text_writer.finish()
     except BaseException:
         context.__exit__(*sys.exc_info())
         raise

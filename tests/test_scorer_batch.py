@@ -456,3 +456,33 @@ def test_a_folder_as_input_is_called_a_folder(tmp_path):
     result = scorer(str(tmp_path), "-o", str(tmp_path / "o.csv"))
     assert result.exit_code == 2 and "is a folder" in result.output
     assert "--format" not in result.output
+
+
+def test_a_failure_before_the_first_record_leaves_stdout_empty():
+    result = scorer("-", "-o", "-", input='id,review\n1,"never closed\n')
+    assert result.exit_code == 2 and result.stdout == ""
+    header_only = scorer("-", "-o", "-", "--quiet", input="id,review\n")
+    assert header_only.exit_code == 0 and header_only.stdout == "id,score,label,error\n"
+
+
+def test_sigterm_removes_the_temporary_file_like_ctrl_c(tmp_path):
+    source = tmp_path / "big.csv"
+    with source.open("w") as f:
+        f.write("review\n")
+        for i in range(60_000):
+            f.write(f"review number {i} was a great and moving film with a dull middle\n")
+    out = tmp_path / "out.csv"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lstm_sentiment.runtime", "batch", str(source), "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.csv.*.partial")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.poll() is None, "the run finished before it could be stopped"
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert not out.exists() and not list(tmp_path.glob(".out.csv.*"))

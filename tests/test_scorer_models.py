@@ -370,3 +370,18 @@ def test_compare_plot_without_matplotlib_fails_before_scoring(tmp_path, monkeypa
     labelled.write_text("review,label\ngreat film,1\n")
     result = runner.invoke(app, ["compare", str(labelled), "--plot", str(tmp_path / "p.png")])
     assert result.exit_code == 2 and "pip install" in result.output and not scored
+
+
+@pytest.mark.parametrize(("variant", "opset"), [("fp32", 17), ("text-fp32", 20), ("text-int8", 20)])
+def test_info_reads_the_opset_from_the_file_itself(variant, opset):
+    details = json.loads(runner.invoke(app, ["info", variant, "--json"]).output)
+    assert details["opset"] == opset
+
+
+def test_info_json_carries_everything_the_model_says_about_itself():
+    details = json.loads(runner.invoke(app, ["info", "text-int8", "--json"]).output)
+    meta = details["metadata"]
+    for key in ("training", "training_config", "exporter", "io", "evaluation", "quantization"):
+        assert key in meta, key
+    assert len(meta["contract"]["vocabulary"]) == details["vocab_size"] - 3
+    assert meta["io"]["input"]["name"] == "review"
