@@ -32,7 +32,7 @@ def render_card(f: dict[str, Any]) -> str:
             f"{m['f1']:.4f} | {m['roc_auc']:.4f} | {_mb(f['sizes'][key])} |"
         )
     checks = "\n".join(
-        f"| {c['name']} | {c['value']:.3g} | {c['limit']} | {'pass' if c['passed'] else 'FAIL'} |"
+        f"| {c['name']} | {c['value']:.6g} | {c['limit']} | {'pass' if c['passed'] else 'FAIL'} |"
         for c in f["checks"]
     )
     config = ", ".join(f"{k}={v}" for k, v in f["training_config"].items())

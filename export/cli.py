@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from lstm_sentiment import runtime
 from lstm_sentiment.export.card import CARD_FILE, FIGURES_FILE, render_card
+from lstm_sentiment.export.validate import MIN_ACCURACY
 from lstm_sentiment.runtime.console import App, add_version_option, fail, run
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.cli import DataOption
@@ -41,7 +44,20 @@ def export_command(
         Path, typer.Option("--out", "-o", help="Folder for the .onnx/.ort files and the card.")
     ],
     data: DataOption = None,
-    version: Annotated[str, typer.Option(help="Model version written into the files.")] = "1.0.0",
+    version: Annotated[
+        str | None,
+        typer.Option(
+            help="Model version written into the files. Default: the package version plus "
+            "the run folder's name, such as 0.1.0+textbook."
+        ),
+    ] = None,
+    allow_weak: Annotated[
+        bool,
+        typer.Option(
+            help=f"Export even a model whose test accuracy is below {MIN_ACCURACY:.0%} "
+            "(near chance), which is otherwise refused."
+        ),
+    ] = False,
     validation_reviews: Annotated[
         int,
         typer.Option(min=2, help="Real test reviews for the Keras and padding checks."),
@@ -65,7 +81,8 @@ def export_command(
     from lstm_sentiment.export.release import ExportOptions, export_release
 
     options = ExportOptions(
-        version=version,
+        version=version or default_version(run_dir),
+        allow_weak=allow_weak,
         validation_reviews=validation_reviews,
         limit_per_label=limit_per_label,
         mobile=mobile,
@@ -91,6 +108,12 @@ def card_command(
     except (OSError, ValueError, KeyError) as error:
         raise fail(f"cannot render the card from {models_dir / FIGURES_FILE}: {error}") from None
     typer.echo(f"wrote {models_dir / CARD_FILE}")
+
+
+def default_version(run_dir: Path) -> str:
+    """``PACKAGE_VERSION+RUN``: a version no release uses, telling where the model came from."""
+    local = re.sub(r"[^A-Za-z0-9]+", ".", run_dir.resolve().name).strip(".") or "run"
+    return f"{runtime.__version__}+{local}"
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ KERAS_TOLERANCE = 1e-4
 INVARIANCE_TOLERANCE = 1e-5
 MAX_ACCURACY_DROP = 0.003
 MIN_AGREEMENT = 0.995
+MIN_ACCURACY = 0.6  # below it a model is near chance: refused unless allow_weak
 
 
 class ValidationError(LstmSentimentError):
@@ -100,6 +101,12 @@ def batch_invariance(model: SentimentModel, texts: Sequence[str]) -> list[Check]
             worst <= INVARIANCE_TOLERANCE,
         )
     ]
+
+
+def above_chance(accuracy: float, allow_weak: bool) -> list[Check]:
+    """A model near chance is not exported by mistake (``--allow-weak`` says it is wanted)."""
+    limit = f">= {MIN_ACCURACY}" + (" (waived: --allow-weak)" if allow_weak else "")
+    return [Check("fp32 test accuracy", accuracy, limit, accuracy >= MIN_ACCURACY or allow_weak)]
 
 
 def int8_gate(

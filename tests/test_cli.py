@@ -122,3 +122,11 @@ def test_python_dash_m_entry_point_runs_the_same_app():
     )
     assert result.returncode == 0
     assert "evaluate" in result.stdout
+
+
+def test_train_help_shows_every_default_and_lstm_sentiment_has_a_version():
+    result = runner.invoke(app, ["train", "--help"])
+    flat = " ".join(result.output.replace("│", " ").split())
+    assert "last or first (textbook: last)" in flat and " ." not in flat
+    version = runner.invoke(app, ["--version"])
+    assert version.exit_code == 0 and version.output.startswith("lstm-sentiment ")

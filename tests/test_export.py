@@ -58,7 +58,8 @@ def test_graph_has_native_lstms_fed_the_true_lengths(tiny_run):
 def test_onnx_matches_masked_keras_and_padding_never_matters(tiny_run, tmp_path):
     model = save_with_contract(convert(tiny_run), tiny_run, tmp_path / "m.onnx")
     expected = keras_scores(tiny_run, TEXTS)
-    np.testing.assert_allclose(model.score(TEXTS), expected, atol=1e-5)
+    encoded = [model.contract.encode(t) for t in TEXTS]
+    np.testing.assert_allclose(model.score_encoded(encoded), expected, atol=1e-5)
     checks = validate.padding_invariance(model, TEXTS) + validate.batch_invariance(model, TEXTS)
     assert all(c.passed for c in checks), checks
     assert max(c.value for c in checks) == 0.0
@@ -157,3 +158,25 @@ def test_release_export_of_a_real_model_writes_self_describing_files(
             0
         ]
         np.testing.assert_allclose(got, token.score_ids(ids), atol=1e-6)
+
+
+def test_a_model_near_chance_is_refused_unless_allowed(
+    tiny_run, tiny_archive, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(validate, "MIN_ACCURACY", 1.01)  # the tiny model counts as weak
+    options = ExportOptions(validation_reviews=12, limit_per_label=6, mobile=False)
+    with pytest.raises(validate.ValidationError, match="fp32 test accuracy"):
+        export_release(tiny_run, tmp_path / "refused", tiny_archive, options)
+    assert not (tmp_path / "refused").exists()
+    options = ExportOptions(validation_reviews=12, limit_per_label=6, mobile=False, allow_weak=True)
+    figures = export_release(tiny_run, tmp_path / "allowed", tiny_archive, options)
+    (check,) = [c for c in figures["checks"] if c["name"] == "fp32 test accuracy"]
+    assert check["passed"] and "waived" in check["limit"]
+
+
+def test_the_default_version_names_the_run_not_a_release(tmp_path):
+    from lstm_sentiment import runtime
+    from lstm_sentiment.export.cli import default_version
+
+    assert default_version(tmp_path / "my run_2") == f"{runtime.__version__}+my.run.2"
+    assert default_version(tmp_path / "release") != "1.0.0"

@@ -105,53 +105,72 @@ def train(
     ] = None,
     vocab_size: Annotated[
         int | None,
-        typer.Option(help=f"Vocabulary size, special ids included [{_DEFAULTS.vocab_size}]."),
+        typer.Option(
+            help=f"Vocabulary size, special ids included (textbook: {_DEFAULTS.vocab_size})."
+        ),
     ] = None,
     max_length: Annotated[
         int | None,
-        typer.Option(help=f"Ids per review, start id included [{_DEFAULTS.max_length}]."),
+        typer.Option(help=f"Ids per review, start id included (textbook: {_DEFAULTS.max_length})."),
     ] = None,
     keep: Annotated[
         str | None,
-        typer.Option(help="Which end of an over-long review to keep: last or first [last]."),
+        typer.Option(
+            help="Which end of an over-long review to keep: last or first (textbook: last)."
+        ),
     ] = None,
-    embedding_dim: Annotated[int | None, typer.Option(help="Embedding width [64].")] = None,
-    lstm1_units: Annotated[int | None, typer.Option(help="Units of the first LSTM [64].")] = None,
-    lstm2_units: Annotated[int | None, typer.Option(help="Units of the second LSTM [32].")] = None,
+    embedding_dim: Annotated[
+        int | None, typer.Option(help="Embedding width (textbook: 64).")
+    ] = None,
+    lstm1_units: Annotated[
+        int | None, typer.Option(help="Units of the first LSTM (textbook: 64).")
+    ] = None,
+    lstm2_units: Annotated[
+        int | None, typer.Option(help="Units of the second LSTM (textbook: 32).")
+    ] = None,
     learning_rate: Annotated[
-        float | None, typer.Option(help="Adam's learning rate [0.001].")
+        float | None, typer.Option(help="Adam's learning rate (textbook: 0.001).")
     ] = None,
-    epochs: Annotated[int | None, typer.Option(help="Most epochs to train [5].")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Reviews per training step [64].")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Most epochs to train (textbook: 5).")] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Reviews per training step (textbook: 64).")
+    ] = None,
     validation_split: Annotated[
         float | None,
-        typer.Option(help="Share of the training split held out for validation [0.2]."),
+        typer.Option(help="Share of the training split held out for validation (textbook: 0.2)."),
     ] = None,
     patience: Annotated[
         int | None,
-        typer.Option(help="Stop after this many epochs without a better validation loss [2]."),
+        typer.Option(
+            help="Stop after this many epochs without a better validation loss (textbook: 2)."
+        ),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed for shuffling and weights [1337].")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for shuffling and weights (textbook: 1337).")
+    ] = None,
     limit_per_label: Annotated[
         int | None,
-        typer.Option(help="Train on a random sample of this many reviews per label [all]."),
+        typer.Option(
+            help="Train on a random sample of this many reviews per label (textbook: all)."
+        ),
     ] = None,
     recipe: Annotated[
         str | None,
         typer.Option(
             help="textbook (the classic network on the labelled reviews) or release (the same "
             "network distilled from an n-gram teacher over the unlabelled reviews too) "
-            "[textbook]."
+            "(default: textbook)."
         ),
     ] = None,
     unlabelled_limit: Annotated[
         int | None,
-        typer.Option(help="Release recipe: use only this many unlabelled reviews [all]."),
+        typer.Option(help="Release recipe: use only this many unlabelled reviews (textbook: all)."),
     ] = None,
 ) -> None:
     """Train the stacked-LSTM model (best epoch by validation loss) and write its folder.
 
-    The release recipe resumes an interrupted run when started again with the same options."""
+    Options not given take the recipe's values (train/config.py). The release recipe resumes
+    an interrupted run when started again with the same options."""
     overrides = {k: v for k, v in locals().items() if k in _field_names() and v is not None}
     try:
         base = TrainConfig.load(config).to_dict() if config else {}
