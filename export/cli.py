@@ -34,7 +34,13 @@ app = App(
 app.add_typer(train_app)
 
 
-add_version_option(app)
+def _tensorflow_logging(verbose: bool) -> None:
+    # TensorFlow is imported inside the commands, after this runs; its C++ logging reads the
+    # variable once, at import. Quiet by default: its start-up lines hide the ones that matter.
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0" if verbose else "3"
+
+
+add_version_option(app, on_verbose=_tensorflow_logging)
 
 
 @app.command("export")

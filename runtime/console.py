@@ -46,18 +46,33 @@ class App(typer.Typer):
         return decorator
 
 
-def add_version_option(app: typer.Typer) -> None:
-    """``--version`` on the app itself: prints ``lstm-sentiment VERSION``."""
+VersionOption = Annotated[bool, typer.Option("--version", help="Print the version and exit.")]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", help="Show the libraries' own log lines too.")
+]
 
-    @app.callback(invoke_without_command=True)
-    def _root(
-        version: Annotated[
-            bool, typer.Option("--version", help="Print the version and exit.")
-        ] = False,
-    ) -> None:
+
+def add_version_option(app: typer.Typer, on_verbose: Callable[[bool], None] | None = None) -> None:
+    """``--version`` on the app itself (prints ``lstm-sentiment VERSION``), and ``--verbose``
+    when ``on_verbose`` is given (called with its value before any command runs)."""
+
+    def version_asked(version: bool) -> None:
         if version:
             typer.echo(f"lstm-sentiment {__version__}")
             raise typer.Exit(0)
+
+    if on_verbose is None:
+
+        @app.callback(invoke_without_command=True)
+        def _root(version: VersionOption = False) -> None:
+            version_asked(version)
+
+    else:
+
+        @app.callback(invoke_without_command=True)
+        def _root_verbose(version: VersionOption = False, verbose: VerboseOption = False) -> None:
+            on_verbose(verbose)
+            version_asked(version)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 
@@ -130,3 +131,12 @@ def test_train_help_shows_every_default_and_lstm_sentiment_has_a_version():
     assert "last or first (textbook: last)" in flat and " ." not in flat
     version = runner.invoke(app, ["--version"])
     assert version.exit_code == 0 and version.output.startswith("lstm-sentiment ")
+
+
+def test_tensorflow_logs_are_quiet_unless_verbose(tmp_path, monkeypatch):
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    args = ["evaluate", str(tmp_path)]  # fails fast (not a model folder), after the callback
+    runner.invoke(app, args)
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
+    runner.invoke(app, ["--verbose", *args])
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
