@@ -16,7 +16,7 @@ from lstm_sentiment.export.lengths_pass import LENGTHS, GraphPassError, apply_le
 from lstm_sentiment.export.metadata import set_metadata
 from lstm_sentiment.export.release import ExportOptions, export_release
 from lstm_sentiment.runtime.contract import TextContract
-from lstm_sentiment.runtime.model import SentimentModel
+from lstm_sentiment.runtime.model import MODELS_DIR, SentimentModel
 from lstm_sentiment.runtime.signature import IDS as INPUT
 from lstm_sentiment.runtime.signature import OUTPUT
 from tests.conftest import synthetic_review
@@ -180,3 +180,16 @@ def test_the_default_version_names_the_run_not_a_release(tmp_path):
 
     assert default_version(tmp_path / "my run_2") == f"{runtime.__version__}+my.run.2"
     assert default_version(tmp_path / "release") != "1.0.0"
+
+
+def test_gate_values_in_the_card_keep_their_digits():
+    figures = json.loads((MODELS_DIR / FIGURES_FILE).read_text())
+    figures["checks"] = [
+        {
+            "name": "int8 label agreement with fp32",
+            "value": 0.99982,
+            "limit": ">= 0.995",
+            "passed": True,
+        }
+    ]
+    assert "| int8 label agreement with fp32 | 0.99982 |" in render_card(figures)

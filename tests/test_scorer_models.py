@@ -385,3 +385,11 @@ def test_info_json_carries_everything_the_model_says_about_itself():
         assert key in meta, key
     assert len(meta["contract"]["vocabulary"]) == details["vocab_size"] - 3
     assert meta["io"]["input"]["name"] == "review"
+
+
+def test_every_shipped_variant_is_named_in_help_and_in_the_missing_model_message():
+    flat = " ".join(runner.invoke(app, ["batch", "--help"]).output.replace("│", " ").split())
+    with pytest.raises(ModelError) as error:
+        SentimentModel.load("text-int9")
+    for name in VARIANTS:
+        assert name in flat and name in str(error.value)
