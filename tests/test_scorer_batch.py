@@ -290,12 +290,18 @@ def test_library_and_cli_give_the_same_scores(tmp_path, fp32):
     )
 
 
-def test_a_run_killed_half_way_leaves_no_file_at_the_output_path(tmp_path):
+def big_csv(tmp_path):
+    """A CSV that takes a few seconds to score: long enough to stop a run half way."""
     source = tmp_path / "big.csv"
     with source.open("w") as f:
         f.write("review\n")
         for i in range(60_000):
             f.write(f"review number {i} was a great and moving film with a dull middle\n")
+    return source
+
+
+def test_a_run_killed_half_way_leaves_no_file_at_the_output_path(tmp_path):
+    source = big_csv(tmp_path)
     out = tmp_path / "out.csv"
     process = subprocess.Popen(
         [
@@ -466,11 +472,7 @@ def test_a_failure_before_the_first_record_leaves_stdout_empty():
 
 
 def test_sigterm_removes_the_temporary_file_like_ctrl_c(tmp_path):
-    source = tmp_path / "big.csv"
-    with source.open("w") as f:
-        f.write("review\n")
-        for i in range(60_000):
-            f.write(f"review number {i} was a great and moving film with a dull middle\n")
+    source = big_csv(tmp_path)
     out = tmp_path / "out.csv"
     process = subprocess.Popen(
         [sys.executable, "-m", "lstm_sentiment.runtime", "batch", str(source), "-o", str(out)],
