@@ -242,13 +242,17 @@ def test_length_buckets_cover_every_text_once_an_epoch_in_a_seeded_order():
 
 # -- a real run -------------------------------------------------------------------------------
 
-SUBSET = dict(limit_per_label=400, unlabelled_limit=5000, epochs=3, max_length=200, vocab_size=5000)
+SUBSET = dict(limit_per_label=400, unlabelled_limit=3000, epochs=2, max_length=200, vocab_size=5000)
+# Measured on 500 test reviews a label: 81.9% vs 62.2% with this subset at seed 2, and 85.5%
+# vs 71.3% with 5,000 unlabelled reviews and 3 epochs at seed 1. The margin asked for is a
+# quarter of the smaller gain.
+MARGIN = 0.05
 
 
 @pytest.mark.imdb
 @pytest.mark.slow
 def test_the_unlabelled_reviews_make_the_student_better(imdb_archive, tmp_path):
-    """On 800 labelled reviews, learning the teacher's view of 5,000 unlabelled reviews and
+    """On 800 labelled reviews, learning the teacher's view of 3,000 unlabelled reviews and
     their crops beats the same student distilled on the labelled reviews alone."""
     from lstm_sentiment.train.distill import predict_sorted
     from lstm_sentiment.train.fit import subset, train
@@ -258,12 +262,9 @@ def test_the_unlabelled_reviews_make_the_student_better(imdb_archive, tmp_path):
     labels = np.array([r.label for r in test])
     accuracy = {}
     for name, extra in (("all", {}), ("labelled", {"unlabelled": False, "crops_per_review": 0})):
-        config = TrainConfig.for_recipe("release", seed=1, **SUBSET, **extra)
+        config = TrainConfig.for_recipe("release", seed=2, **SUBSET, **extra)
         result = train(config, imdb_archive, tmp_path / name, say=lambda message: None)
         model = load_model(tmp_path / name / "model.keras")
         scores = predict_sorted(model, result.contract, [r.text for r in test])
         accuracy[name] = float(np.mean((scores >= 0.5) == labels))
     assert accuracy["all"] > accuracy["labelled"] + MARGIN, accuracy
-
-
-MARGIN = 0.03
