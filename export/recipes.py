@@ -38,6 +38,10 @@ def _accuracy(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float
     return float(np.mean((np.asarray(scores) >= threshold) == labels))
 
 
+def _or_dash(value: float, spec: str) -> str:
+    return "-" if value != value else format(value, spec)  # NaN: not applicable
+
+
 def model_row(
     name: str,
     path: Path,
@@ -121,7 +125,7 @@ def main() -> None:
     for row in rows:
         print(
             f"| {row['name']} | {row['test_accuracy']:.2%} | {row['short_accuracy']:.2%} | "
-            f"{row['reviews_per_second']:,.0f} | {row['megabytes']:.2f} | "
+            f"{row['reviews_per_second']:,.0f} | {_or_dash(row['megabytes'], '.2f')} | "
             f"{row['training_minutes']:.1f} |"
         )
     if args.json:
