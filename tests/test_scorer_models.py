@@ -228,7 +228,7 @@ def test_info_prints_what_the_model_says_about_itself():
     result = runner.invoke(app, ["info", "int8", "--json"])
     assert result.exit_code == 0, result.output
     details = json.loads(result.output)
-    assert details["variant"] == "int8" and details["vocab_size"] == 10_000
+    assert details["variant"] == "int8" and details["vocab_size"] == 20_000
     assert details["max_length"] == 500 and details["threshold"] == 0.5
     assert details["quantization"]["weight_type"] == "QInt8"
     assert details["inputs"][0]["name"] == "token_ids"

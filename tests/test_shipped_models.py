@@ -40,7 +40,7 @@ def test_each_file_describes_itself(variant, figures):
     assert meta["variant"] == variant
     assert meta["model_version"] == figures["model_version"]
     assert meta["labels"] == ["negative", "positive"] and meta["threshold"] == 0.5
-    assert model.contract.vocab_size == meta["training_config"]["vocab_size"] == 10_000
+    assert model.contract.vocab_size == meta["training_config"]["vocab_size"] == 20_000
     assert model.contract.max_length == 500
     assert meta["evaluation"]["this_model"] == figures[variant.removeprefix("text-")]
     assert meta["exporter"]["opset"] == 17  # of the token-id graph inside
