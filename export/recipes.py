@@ -28,14 +28,11 @@ import numpy as np
 
 from lstm_sentiment.export.benchmark import run_scorer
 from lstm_sentiment.export.machine import machine
+from lstm_sentiment.runtime.metrics import accuracy
 from lstm_sentiment.runtime.model import SentimentModel
 from lstm_sentiment.runtime.signature import VARIANTS
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.short_texts import short_reviews
-
-
-def _accuracy(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float:
-    return float(np.mean((np.asarray(scores) >= threshold) == labels))
 
 
 def _or_dash(value: float, spec: str) -> str:
@@ -59,8 +56,8 @@ def model_row(
     return {
         "name": name,
         "recipe": config.get("recipe", "textbook"),
-        "test_accuracy": _accuracy(model.score(test[0]), test[1], model.threshold),
-        "short_accuracy": _accuracy(model.score(short[0]), short[1], model.threshold),
+        "test_accuracy": accuracy(test[1], model.score(test[0]), model.threshold),
+        "short_accuracy": accuracy(short[1], model.score(short[0]), model.threshold),
         "reviews_per_second": len(test[0]) / seconds,
         "megabytes": path.stat().st_size / 1e6,
         "training_minutes": training.get("seconds", float("nan")) / 60,
@@ -82,8 +79,8 @@ def teacher_row(
     return {
         "name": "n-gram teacher (NB-weighted 1-3-gram LR)",
         "recipe": "teacher",
-        "test_accuracy": _accuracy(scores, test[1], 0.5),
-        "short_accuracy": _accuracy(teacher.predict(short[0]), short[1], 0.5),
+        "test_accuracy": accuracy(test[1], scores),
+        "short_accuracy": accuracy(short[1], teacher.predict(short[0])),
         "reviews_per_second": len(test[0]) / seconds,
         "megabytes": float("nan"),
         "training_minutes": fit_seconds / 60,

@@ -40,7 +40,7 @@ from lstm_sentiment.export.validate import (
 )
 from lstm_sentiment.runtime.atomic import atomic_output
 from lstm_sentiment.runtime.contract import TextContract
-from lstm_sentiment.runtime.metrics import agreement, binary_metrics
+from lstm_sentiment.runtime.metrics import accuracy, agreement, binary_metrics
 from lstm_sentiment.runtime.model import SentimentModel
 from lstm_sentiment.runtime.signature import DEFAULT_THRESHOLD, VARIANTS, Kind, io_description
 from lstm_sentiment.train import imdb
@@ -262,7 +262,7 @@ def _short_review_figures(
     figures: dict[str, Any] = {"reviews": len(test.short_texts)}
     for variant, path in (("fp32", fp32_path), ("int8", int8_path)):
         scores = _raw_scores(SentimentModel.load(path), test.short_texts)
-        figures[variant] = binary_metrics(test.short_labels, scores, threshold)["accuracy"]
+        figures[variant] = accuracy(test.short_labels, scores, threshold)
     return figures
 
 

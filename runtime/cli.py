@@ -24,7 +24,6 @@ from lstm_sentiment.runtime.errors import EXIT_ROW_ERRORS
 from lstm_sentiment.runtime.signature import MODEL_HELP, Format, Provider
 
 # numpy and onnxruntime are imported inside the commands, so that --help stays instant.
-FORMATS = ", ".join(f.value for f in Format)
 
 app = App(
     help="Score movie reviews with the lstm-sentiment ONNX model (no TensorFlow needed).",

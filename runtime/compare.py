@@ -58,22 +58,24 @@ def compare_models(
     spec: InputSpec, label_column: str, models: list[SentimentModel], names: list[str]
 ) -> dict[str, Any]:
     texts, labels, skipped = read_labelled(spec, label_column)
-    # A review some model reads no word of has no score from it: it leaves every model's
-    # figures, as it becomes an error record in scorer batch.
-    readable = [all(m.reads_words(t) for m in models) for t in texts]
-    skipped += readable.count(False)
-    texts = [t for t, ok in zip(texts, readable, strict=True) if ok]
-    labels = labels[np.array(readable, dtype=bool)]
-    if not texts:
-        raise CompareError(f"{spec.path} has no review the models can score")
-    report: dict[str, Any] = {"reviews": len(texts), "skipped": skipped, "models": []}
-    reference: np.ndarray | None = None
-    all_scores = []
-    for name, model in zip(names, models, strict=True):
+    timed = []
+    for model in models:
         model.score(texts[:16])  # warm-up, so the first model is not timed with session start-up
         started = time.perf_counter()
         scores = model.score(texts)
-        seconds = time.perf_counter() - started
+        timed.append((scores, time.perf_counter() - started))
+    # A review some model reads no word of has no score from it (NaN): it leaves every
+    # model's figures, as it becomes an error record in scorer batch.
+    readable = ~np.any([np.isnan(scores) for scores, _ in timed], axis=0)
+    skipped += int(np.sum(~readable))
+    labels = labels[readable]
+    if not len(labels):
+        raise CompareError(f"{spec.path} has no review the models can score")
+    report: dict[str, Any] = {"reviews": len(labels), "skipped": skipped, "models": []}
+    reference: np.ndarray | None = None
+    all_scores = []
+    for name, model, (scores, seconds) in zip(names, models, timed, strict=True):
+        scores = scores[readable]
         metrics = binary_metrics(labels, scores, model.threshold)
         entry: dict[str, Any] = {
             "name": name,

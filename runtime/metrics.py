@@ -40,6 +40,15 @@ def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.nd
     return fpr, tpr
 
 
+def accuracy(labels: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> float:
+    """Share of reviews whose label (1/0, or True/False) the score gets right at
+    ``threshold``; NaN for no reviews."""
+    labels = np.asarray(labels)
+    if not len(labels):
+        return float("nan")
+    return float(np.mean((np.asarray(scores) >= threshold) == (labels >= 0.5)))
+
+
 def agreement(
     scores: np.ndarray, reference: np.ndarray, threshold: float = 0.5
 ) -> dict[str, float]:

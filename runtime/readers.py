@@ -101,7 +101,7 @@ def choose_text_column(columns: list[str], requested: str | None, where: str) ->
     if requested is not None:
         if requested in columns:
             return requested
-        matches = [c for c in columns if c.strip().lower() == requested.strip().lower()]
+        matches = _case_matches(columns, requested)
         if len(matches) == 1:
             return matches[0]
         if matches:
@@ -113,7 +113,7 @@ def choose_text_column(columns: list[str], requested: str | None, where: str) ->
             f"{where} has no column {requested!r}; its columns are: {_listing(columns)}"
         )
     for guess in TEXT_COLUMN_GUESSES:
-        matches = [c for c in columns if c.strip().lower() == guess]
+        matches = _case_matches(columns, guess)
         if len(set(matches)) > 1:  # one name twice is refused later, as a duplicate
             raise InputError(
                 f"{where}: the columns {_listing(matches)} could each hold the reviews, so the "
@@ -127,6 +127,12 @@ def choose_text_column(columns: list[str], requested: str | None, where: str) ->
         f"{where}: which column holds the reviews? None is called 'review' or 'text'; its "
         f"columns are: {_listing(columns)}. Pass --text-column NAME"
     )
+
+
+def _case_matches(columns: list[str], name: str) -> list[str]:
+    """The columns that are ``name`` but for case and surrounding spaces."""
+    wanted = name.strip().lower()
+    return [c for c in columns if c.strip().lower() == wanted]
 
 
 def _listing(columns: list[str]) -> str:
@@ -390,7 +396,7 @@ def _column_in(columns: list[str], requested: str) -> str:
     field missing from the first record may still appear in later ones."""
     if requested in columns:
         return requested
-    matches = [c for c in columns if c.lower() == requested.lower()]
+    matches = _case_matches(columns, requested)
     return matches[0] if len(matches) == 1 else requested
 
 
@@ -437,8 +443,9 @@ def _decoded_lines(raw: IO[bytes], encoding: str, where: str) -> Iterator[str]:
         codec = io.TextIOWrapper(io.BytesIO(b""), encoding=encoding).encoding
     except LookupError:
         raise InputError(f"unknown encoding {encoding!r}") from None
+    is_utf8 = codec.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
     for number, line in enumerate(raw, start=1):
-        if number == 1 and codec.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig"):
+        if number == 1 and is_utf8:
             line = line.removeprefix(b"\xef\xbb\xbf")
         try:
             yield line.decode(codec)
@@ -446,7 +453,7 @@ def _decoded_lines(raw: IO[bytes], encoding: str, where: str) -> Iterator[str]:
             bad = line[error.start : error.start + 1].hex()
             hint = (
                 "If the file uses another encoding, pass it, for example --encoding cp1252"
-                if codec.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
+                if is_utf8
                 else "Is --encoding right for this file?"
             )
             raise InputError(

@@ -31,6 +31,7 @@ import numpy as np
 
 from lstm_sentiment.runtime.contract import TextContract
 from lstm_sentiment.runtime.errors import LstmSentimentError
+from lstm_sentiment.runtime.metrics import accuracy
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
 from lstm_sentiment.train.short_texts import crops, short_reviews
@@ -88,6 +89,7 @@ def build_corpus(
     fit_crops, fit_parents = crops(fit_texts, config.crops_per_review, config.seed)
     free_crops, _ = crops(free_texts, config.crops_per_review, config.seed + 1)
     val_texts = [r.text for r in val]
+    val_short = short_reviews(val)
     key = _teacher_key(config, fit_texts, free_texts, val_texts)
     cached = _load_teacher_scores(cache, key)
     if cached is None:
@@ -109,7 +111,7 @@ def build_corpus(
             "unlabelled": teacher.predict(free_texts),
             "unlabelled_crops": teacher.predict(free_crops),
             "validation": teacher.predict(val_texts),
-            "validation_short": teacher.predict([t for t, _ in short_reviews(val)]),
+            "validation_short": teacher.predict([t for t, _ in val_short]),
         }
         if cache is not None:
             _save_teacher_scores(cache, key, scores)
@@ -128,12 +130,11 @@ def build_corpus(
         ]
     ).astype(np.float32)
     val_labels = np.array([r.label for r in val], dtype=np.float32)
-    val_short = short_reviews(val)
     short_labels = np.array([label for _, label in val_short])
     figures = {
-        "validation_accuracy": _accuracy(scores["validation"], val_labels),
-        "validation_short_accuracy": _accuracy(scores["validation_short"], short_labels),
-        "labelled_oof_accuracy": _accuracy(scores["labelled"], fit_labels),
+        "validation_accuracy": accuracy(val_labels, scores["validation"]),
+        "validation_short_accuracy": accuracy(short_labels, scores["validation_short"]),
+        "labelled_oof_accuracy": accuracy(fit_labels, scores["labelled"]),
     }
     kinds = {
         "labelled": len(fit_texts),
@@ -158,21 +159,16 @@ def fit_student(
     import keras
     import tensorflow as tf
 
-    from lstm_sentiment.train.model import build_model
+    from lstm_sentiment.train.model import build_model, compile_model
 
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     encoded = [contract.encode(text) for text in corpus.texts]
     batches = LengthBuckets(encoded, corpus.targets, config.batch_size, config.seed)
     model = build_model(config, contract.vocab_size)
-    steps = len(batches) * config.epochs
-    rate: Any = config.learning_rate
-    if config.lr_schedule == "cosine":
-        rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=rate, clipnorm=config.clipnorm),
-        loss="binary_crossentropy",
-    )
+    # No training accuracy: against soft targets it would mean nothing; the judge measures
+    # the held-out reviews instead.
+    compile_model(model, config, steps_per_epoch=len(batches), metrics=())
     model.build((None, None))
     progress = _Progress(out / PROGRESS_FILE)
     judge = _Judge(model, contract, corpus, progress, out / EPOCHS_DIR, say)
@@ -210,11 +206,7 @@ class LengthBuckets:
         self.batch_size = batch_size
         self.seed = seed
         self.epoch = 0
-        chunk = batch_size * 64
-        self.n_batches = sum(
-            -(-min(chunk, len(encoded) - start) // batch_size)
-            for start in range(0, len(encoded), chunk)
-        )
+        self.n_batches = len(self.plan(0))  # the same for every epoch: chunk sizes are fixed
 
     def __len__(self) -> int:
         return self.n_batches
@@ -341,8 +333,8 @@ class _Judge:
         ps = predict_sorted(self.model, self.contract, [t for t, _ in short])
         return {
             "val_loss": loss,
-            "val_accuracy": _accuracy(p, y),
-            "val_short_accuracy": _accuracy(ps, np.array([label for _, label in short])),
+            "val_accuracy": accuracy(y, p),
+            "val_short_accuracy": accuracy(np.array([label for _, label in short]), ps),
         }
 
 
@@ -373,12 +365,6 @@ def check_resumable(out: Path, config: TrainConfig) -> bool:
         f"{out} holds an unfinished run of another configuration ({saved.name} differs); "
         "resume it with the same options, or train into another folder"
     )
-
-
-def _accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
-    if not len(labels):
-        return float("nan")
-    return float(np.mean((np.asarray(scores) >= 0.5) == (np.asarray(labels) >= 0.5)))
 
 
 def _teacher_key(config: TrainConfig, *parts: Sequence[str]) -> str:

@@ -89,7 +89,7 @@ def train(
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     model = build_model(config, contract.vocab_size)
-    compile_model(model, config)
+    compile_model(model, config, steps_per_epoch=-(-len(fit) // config.batch_size))
     best = _BestEpoch()
     history = model.fit(
         ids[fit],

@@ -32,13 +32,28 @@ def build_model(config: TrainConfig, vocab_size: int, *, mask: bool = True) -> A
     )
 
 
-def compile_model(model: Any, config: TrainConfig) -> None:
+def compile_model(
+    model: Any,
+    config: TrainConfig,
+    steps_per_epoch: int | None = None,
+    metrics: tuple[str, ...] = ("accuracy",),
+) -> None:
+    """Adam with the config's learning rate (constant, or a cosine decay to 0 over every step
+    of ``config.epochs``, which needs ``steps_per_epoch``) and gradient clipping, on binary
+    cross-entropy (which also takes soft targets)."""
     import keras
 
+    rate: Any = config.learning_rate
+    if config.lr_schedule == "cosine":
+        if steps_per_epoch is None:
+            raise ValueError("a cosine learning-rate schedule needs the steps per epoch")
+        rate = keras.optimizers.schedules.CosineDecay(
+            config.learning_rate, decay_steps=steps_per_epoch * config.epochs
+        )
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate=rate, clipnorm=config.clipnorm),
         loss="binary_crossentropy",
-        metrics=["accuracy"],
+        metrics=list(metrics),
     )
 
 
