@@ -49,9 +49,8 @@ MAX_DEFAULT_WORKERS = 4
 def parallelism(provider: str, threads: int | None, workers: int | None) -> tuple[int | None, int]:
     """Default intra-op threads and concurrent batches for where the model will run.
 
-    Measured on 2 cores (the README's benchmark): one intra-op thread per batch with one batch
-    per core beat two threads per batch by 7% (fp32) to 13% (int8) end to end, because an
-    LSTM step on a small batch is too little work to split. On a GPU one stream is best.
+    On the CPU, one intra-op thread per batch with one batch per core: an LSTM step on a small
+    batch is too little work to split across threads. On a GPU one stream is best.
     """
     import onnxruntime as ort
 
