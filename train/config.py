@@ -40,6 +40,7 @@ class TrainConfig:
     recipe: str = "textbook"
     contract_version: int = 1  # text contract rule version (2 reads typographic apostrophes)
     teacher_folds: int = 0  # 0: no teacher; else cross-fitting folds of the n-gram teacher
+    teacher: str = "nblr"  # which n-gram teacher (train/teacher.py TEACHERS)
     unlabelled: bool = False  # also learn the teacher's scores of the unlabelled reviews
     unlabelled_limit: int | None = None  # use only this many unlabelled reviews
     crops_per_review: int = 0  # teacher-scored crops of 1-3 sentences cut from each review
@@ -71,6 +72,7 @@ class TrainConfig:
             "limit_per_label must be >= 1": self.limit_per_label is None
             or self.limit_per_label >= 1,
             "recipe must be one of " + ", ".join(RECIPES): self.recipe in RECIPES,
+            "teacher must be nblr or nblr+tfidf": self.teacher in ("nblr", "nblr+tfidf"),
             "teacher_folds must be 0 (no teacher) or >= 2": self.teacher_folds == 0
             or self.teacher_folds >= 2,
             "unlabelled reviews and crops need a teacher (teacher_folds >= 2)": self.distils
@@ -114,6 +116,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "vocab_size": 20_000,
         "contract_version": 2,
         "teacher_folds": 5,
+        "teacher": "nblr+tfidf",
         "unlabelled": True,
         "crops_per_review": 1,
         "label_weight": 0.5,

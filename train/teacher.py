@@ -1,9 +1,10 @@
-"""The n-gram teacher of the release recipe: an NB-weighted 1-3-gram logistic regression.
+"""The n-gram teacher of the release recipe: 1-3-gram logistic regressions.
 
 A training aid, never shipped. It reads text through the model's own tokenizer (the text
-contract), so teacher and student see the same words. The features are binary 1-3-gram
-indicators scaled by the naive-Bayes log-count ratio (after Wang & Manning, 2012, "NBSVM"),
-and a logistic regression on them gives the soft targets the student learns from. Its test
+contract), so teacher and student see the same words. ``nblr``: binary 1-3-gram indicators
+scaled by the naive-Bayes log-count ratio (after Wang & Manning, 2012, "NBSVM") and a
+logistic regression on them. ``nblr+tfidf`` averages its probability with that of a second
+regression on sublinear TF-IDF 1-3-grams: the two err on different reviews. Their test
 figures come from ``python -m lstm_sentiment.export.recipes``.
 
     from lstm_sentiment.train.teacher import Teacher, cross_fit
@@ -29,11 +30,30 @@ class TeacherError(LstmSentimentError):
     """The teacher cannot be trained on the data given."""
 
 
+# What each teacher is, as the card says it; the keys are TrainConfig.teacher's values.
+TEACHERS = {
+    "nblr": "NB-weighted binary 1-3-gram logistic regression (C=0.4)",
+    "nblr+tfidf": "mean of an NB-weighted binary 1-3-gram logistic regression (C=0.4) and a "
+    "sublinear TF-IDF 1-3-gram logistic regression (C=16)",
+}
+
+
+@dataclass
+class _Member:
+    vectorizer: Any
+    scale: Any  # sparse diagonal applied to the features (NB ratios), or None
+    classifier: Any
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        x = self.vectorizer.transform(texts)
+        if self.scale is not None:
+            x = x @ self.scale
+        return self.classifier.predict_proba(x)[:, 1]
+
+
 @dataclass
 class Teacher:
-    vectorizer: Any
-    ratio: Any  # sparse diagonal of the NB log-count ratios
-    classifier: Any
+    members: list[_Member]
 
     @classmethod
     def fit(
@@ -42,41 +62,54 @@ class Teacher:
         labels: np.ndarray,
         *,
         contract_version: int = 2,
-        c: float = 0.4,
+        kind: str = "nblr",
         min_df: int = 2,
     ) -> Teacher:
         """Train on labelled ``texts`` (labels 0/1); both labels must be present."""
         from scipy import sparse
-        from sklearn.feature_extraction.text import CountVectorizer
-        from sklearn.linear_model import LogisticRegression
+        from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
+        if kind not in TEACHERS:
+            raise TeacherError(f"unknown teacher {kind!r}; choose one of {', '.join(TEACHERS)}")
         y = np.asarray(labels).astype(int)
         if len(texts) != len(y):
             raise TeacherError("texts and labels differ in length")
         if len(set(y.tolist())) != 2:
             raise TeacherError("the teacher needs reviews of both labels")
-        vectorizer = CountVectorizer(
-            analyzer=_analyzer(contract_version),
-            min_df=min(min_df, max(1, len(texts) // 4)),
-            max_df=0.9,
-            binary=True,
-            dtype=np.float32,
-        )
-        try:
-            x = vectorizer.fit_transform(texts)
-        except ValueError as error:  # sklearn: "empty vocabulary", "max_df < min_df"...
-            raise TeacherError(f"the teacher found no usable n-grams: {error}") from None
+        grams = {
+            "analyzer": _analyzer(contract_version),
+            "min_df": min(min_df, max(1, len(texts) // 4)),
+            "max_df": 0.9,
+            "dtype": np.float32,
+        }
+        counts = CountVectorizer(binary=True, **grams)
+        x = _features(counts, texts)
         ratio = sparse.diags(_nb_ratio(x, y).astype(np.float32))
-        classifier = LogisticRegression(C=c, dual=True, solver="liblinear", max_iter=1000)
-        classifier.fit(x @ ratio, y)
-        return cls(vectorizer, ratio, classifier)
+        members = [_Member(counts, ratio, _regression(x @ ratio, y, c=0.4))]
+        if kind == "nblr+tfidf":
+            tfidf = TfidfVectorizer(sublinear_tf=True, **grams)
+            x = _features(tfidf, texts)
+            members.append(_Member(tfidf, None, _regression(x, y, c=16.0)))
+        return cls(members)
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         """P(positive) for each text, float32."""
         if not len(texts):
             return np.zeros(0, dtype=np.float32)
-        x = self.vectorizer.transform(texts) @ self.ratio
-        return self.classifier.predict_proba(x)[:, 1].astype(np.float32)
+        return np.mean([m.predict(texts) for m in self.members], axis=0).astype(np.float32)
+
+
+def _features(vectorizer: Any, texts: Sequence[str]) -> Any:
+    try:
+        return vectorizer.fit_transform(texts)
+    except ValueError as error:  # sklearn: "empty vocabulary", "max_df < min_df"...
+        raise TeacherError(f"the teacher found no usable n-grams: {error}") from None
+
+
+def _regression(x: Any, y: np.ndarray, c: float) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=c, dual=True, solver="liblinear", max_iter=1000).fit(x, y)
 
 
 def cross_fit(
@@ -86,6 +119,7 @@ def cross_fit(
     folds: int = 5,
     seed: int = 0,
     contract_version: int = 2,
+    kind: str = "nblr",
     also: Sequence[tuple[Sequence[str], np.ndarray]] = (),
     progress: Callable[[str], None] = lambda message: None,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -115,6 +149,7 @@ def cross_fit(
             [t for t, h in zip(texts, held, strict=True) if not h],
             y[~held],
             contract_version=contract_version,
+            kind=kind,
         )
         scores[held] = teacher.predict([t for t, h in zip(texts, held, strict=True) if h])
         for (extra_texts, parents), out in zip(also, extra, strict=True):
