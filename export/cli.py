@@ -22,9 +22,9 @@ from lstm_sentiment import runtime
 from lstm_sentiment.export.card import CARD_FILE, FIGURES_FILE, render_card
 from lstm_sentiment.export.validate import MIN_ACCURACY
 from lstm_sentiment.runtime.console import App, add_version_option, fail, run
-from lstm_sentiment.train import imdb
 from lstm_sentiment.train.cli import DataOption
 from lstm_sentiment.train.cli import app as train_app
+from lstm_sentiment.train.datasets import for_run
 
 app = App(
     help="Train, evaluate and export the lstm-sentiment model.",
@@ -83,7 +83,7 @@ def export_command(
     for name in ("model.keras", "contract.json", "config.json", "training.json"):
         if not (run_dir / name).is_file():
             raise fail(f"{run_dir} is not a trained model folder: {name} is missing")
-    source = imdb.resolve_source(data)
+    dataset = for_run(run_dir, data, check_counts=limit_per_label is None)
     from lstm_sentiment.export.release import ExportOptions, export_release
 
     options = ExportOptions(
@@ -93,7 +93,7 @@ def export_command(
         limit_per_label=limit_per_label,
         mobile=mobile,
     )
-    figures = export_release(run_dir, out, source, options)
+    figures = export_release(run_dir, out, dataset, options)
     for variant in ("fp32", "int8"):
         m = figures[variant]
         typer.echo(

@@ -5,7 +5,7 @@ Keys (values are JSON unless noted), all prefixed ``lstm_sentiment.``:
 | key | value |
 | --- | --- |
 | ``contract`` | the text contract, vocabulary included (``runtime/contract.py``) |
-| ``labels`` | ``["negative", "positive"]``: the label below and at/above the threshold |
+| ``labels`` | below/at-or-above the threshold: ``["negative", "positive"]`` or the data's names |
 | ``threshold`` | decision threshold on ``positive_probability`` (0.5) |
 | ``model_version`` | the release's version string |
 | ``variant`` | ``"fp32"``, ``"int8"``, ``"text-fp32"`` or ``"text-int8"`` |
@@ -58,7 +58,7 @@ def set_metadata(
     """Replace the model's ``lstm_sentiment.*`` metadata with the given description."""
     values: dict[str, Any] = {
         "contract": contract.to_dict(),
-        "labels": list(DEFAULT_LABELS),
+        "labels": list(DEFAULT_LABELS),  # replaced by extra's, for a model of the user's data
         "threshold": DEFAULT_THRESHOLD,
         "model_version": version,
         "variant": variant,
@@ -75,7 +75,8 @@ def set_metadata(
     model.producer_name = "lstm-sentiment"
     model.producer_version = version
     model.doc_string = (
-        "Stacked-LSTM sentiment classifier for English movie reviews. Input token_ids: int32 "
+        "Stacked-LSTM binary text classifier (labels in metadata 'lstm_sentiment.labels'; "
+        "data in 'lstm_sentiment.training'). Input token_ids: int32 "
         "[batch, time], post-padded ids from the text contract in metadata "
         "'lstm_sentiment.contract'. Output positive_probability: float32 [batch]."
     )

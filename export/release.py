@@ -43,8 +43,8 @@ from lstm_sentiment.runtime.contract import TextContract
 from lstm_sentiment.runtime.metrics import accuracy, agreement, binary_metrics
 from lstm_sentiment.runtime.model import SentimentModel
 from lstm_sentiment.runtime.signature import DEFAULT_THRESHOLD, VARIANTS, Kind, io_description
-from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
+from lstm_sentiment.train.datasets import Dataset, ImdbData
 from lstm_sentiment.train.fit import subset
 from lstm_sentiment.train.short_texts import short_reviews
 
@@ -91,13 +91,18 @@ class _TestSet:
 
 
 def export_release(
-    run_dir: str | Path, out_dir: str | Path, source: str | Path, options: ExportOptions
+    run_dir: str | Path, out_dir: str | Path, data: Dataset | str | Path, options: ExportOptions
 ) -> dict[str, Any]:
-    """Convert, validate, quantize, gate, describe; returns the figures of the card."""
+    """Convert, validate, quantize, gate, describe; returns the figures of the card.
+
+    ``data`` is what the run trained on (``datasets.for_run``), or the IMDb archive's path."""
     run = _load_run(Path(run_dir))
-    test = _load_test_set(source, options)
+    if isinstance(data, str | Path):
+        data = ImdbData(Path(data), check_counts=options.limit_per_label is None)
+    test = _load_test_set(data, options)
     keras_scores, keras_check_scores, keras_seconds = _score_with_keras(run, test)
     base_meta = {
+        "labels": list(data.labels),
         "training_config": run.config.to_dict(),
         "training": run.training,
         "exporter": {**exporter_versions(), "opset": OPSET},
@@ -126,6 +131,7 @@ def export_release(
             "quantization": options.quantization.as_dict(),
             "exporter": base_meta["exporter"],
             "machine": machine(),
+            "labels": list(data.labels),
             "short_reviews": _short_review_figures(test, fp32_path, int8_path, threshold),
         }
         text_checks = _describe_and_add_text_models(run, test, work, figures, options, base_meta)
@@ -146,8 +152,8 @@ def _load_run(folder: Path) -> _Run:
     return _Run(folder, contract, TrainConfig.load(folder / "config.json"), training)
 
 
-def _load_test_set(source: str | Path, options: ExportOptions) -> _TestSet:
-    reviews = imdb.load_split(source, "test", check_counts=options.limit_per_label is None)
+def _load_test_set(data: Dataset, options: ExportOptions) -> _TestSet:
+    reviews = data.test()
     if options.limit_per_label is not None:
         reviews = subset(reviews, options.limit_per_label, options.seed)
     per_label = max(1, options.validation_reviews // 2)
@@ -257,8 +263,11 @@ def _raw_scores(model: SentimentModel, texts: list[str]) -> np.ndarray:
 
 def _short_review_figures(
     test: _TestSet, fp32_path: Path, int8_path: Path, threshold: float
-) -> dict[str, Any]:
-    """Accuracy on the short-review set (endings of clearly rated test reviews)."""
+) -> dict[str, Any] | None:
+    """Accuracy on the short-review set (endings of clearly rated test reviews); None for
+    data without star ratings."""
+    if not test.short_texts:
+        return None
     figures: dict[str, Any] = {"reviews": len(test.short_texts)}
     for variant, path in (("fp32", fp32_path), ("int8", int8_path)):
         scores = _raw_scores(SentimentModel.load(path), test.short_texts)

@@ -245,7 +245,11 @@ def compare(
         typer.Option("--model", "-m", help="A model to compare (repeat). Default: fp32 and int8."),
     ] = None,
     label_column: Annotated[
-        str, typer.Option(help="Column with the true label: 1/0, pos/neg or positive/negative.")
+        str,
+        typer.Option(
+            help="Column with the true label: the models' own label names (as 'scorer info' "
+            "lists them), or 1/0, true/false, pos/neg, positive/negative."
+        ),
     ] = "label",
     text_column: TextColumnOption = None,
     input_format: FormatOption = None,

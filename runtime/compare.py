@@ -15,31 +15,24 @@ from typing import Any
 import numpy as np
 
 from lstm_sentiment.runtime.errors import LstmSentimentError
+from lstm_sentiment.runtime.labels import LabelReader
 from lstm_sentiment.runtime.metrics import agreement, binary_metrics
 from lstm_sentiment.runtime.model import SentimentModel
 from lstm_sentiment.runtime.readers import InputSpec, open_input
-
-_LABELS = {"1": 1, "0": 0, "pos": 1, "neg": 0, "positive": 1, "negative": 0}
+from lstm_sentiment.runtime.signature import DEFAULT_LABELS
 
 
 class CompareError(LstmSentimentError):
     """The labelled file cannot be used for a comparison."""
 
 
-def parse_label(value: Any, where: str) -> int:
-    key = str(value).strip().lower() if value is not None else ""
-    if isinstance(value, bool):
-        return int(value)
-    if key not in _LABELS:
-        raise CompareError(
-            f"{where}: label {value!r} is not one of 1/0, pos/neg, positive/negative"
-        )
-    return _LABELS[key]
-
-
-def read_labelled(spec: InputSpec, label_column: str) -> tuple[list[str], np.ndarray, int]:
-    """Texts, labels and the number of records skipped because they cannot be scored."""
+def read_labelled(
+    spec: InputSpec, label_column: str, names: tuple[str, str] = DEFAULT_LABELS
+) -> tuple[list[str], np.ndarray, int]:
+    """Texts, labels (read by the label ``names``, negative first) and the number of records
+    skipped because they cannot be scored."""
     labelled = dataclasses.replace(spec, label_column=label_column)
+    read_label = LabelReader(names)
     texts, labels, skipped = [], [], 0
     with open_input(labelled) as source:
         for record in source:
@@ -47,7 +40,7 @@ def read_labelled(spec: InputSpec, label_column: str) -> tuple[list[str], np.nda
                 skipped += 1
                 continue
             where = f"line {record.line}" if record.line else f"row {record.row}"
-            labels.append(parse_label(record.label, where))
+            labels.append(read_label(record.label, where))
             texts.append(record.text)
     if not texts:
         raise CompareError(f"{spec.path} has no labelled reviews to compare on")
@@ -57,7 +50,14 @@ def read_labelled(spec: InputSpec, label_column: str) -> tuple[list[str], np.nda
 def compare_models(
     spec: InputSpec, label_column: str, models: list[SentimentModel], names: list[str]
 ) -> dict[str, Any]:
-    texts, labels, skipped = read_labelled(spec, label_column)
+    label_names = {model.labels for model in models}
+    if len(label_names) > 1:
+        raise CompareError(
+            "the models name their labels differently ("
+            + "; ".join(" / ".join(pair) for pair in sorted(label_names))
+            + "): they were not trained for the same task"
+        )
+    texts, labels, skipped = read_labelled(spec, label_column, label_names.pop())
     timed = []
     for model in models:
         model.score(texts[:16])  # warm-up, so the first model is not timed with session start-up

@@ -246,4 +246,17 @@ def read_metadata(raw: dict[str, str], path: Path) -> dict[str, Any]:
         metadata["contract"] = TextContract.from_dict(metadata["contract"])
     except ContractError as error:
         raise ModelError(f"{path}: {error}") from None
+    labels = metadata.get("labels", DEFAULT_LABELS)
+    if not (
+        isinstance(labels, list | tuple)
+        and len(labels) == 2
+        and all(isinstance(name, str) and name.strip() for name in labels)
+        and labels[0] != labels[1]
+    ):
+        raise ModelError(f"{path}: its 'labels' metadata is not two different label names")
+    threshold = metadata.get("threshold", DEFAULT_THRESHOLD)
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        raise ModelError(f"{path}: its 'threshold' metadata is not a number")
+    if not 0 <= threshold <= 1:
+        raise ModelError(f"{path}: its 'threshold' metadata {threshold} is not in [0, 1]")
     return metadata

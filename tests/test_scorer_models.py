@@ -136,6 +136,28 @@ def test_a_tampered_contract_in_the_metadata_is_refused(tmp_path, shipped):
     refused(save(model, tmp_path / "m.onnx"), "appears twice")
 
 
+def with_metadata(shipped: onnx.ModelProto, **values) -> onnx.ModelProto:
+    model = onnx.ModelProto()
+    model.CopyFrom(shipped)
+    for prop in model.metadata_props:
+        name = prop.key.removeprefix("lstm_sentiment.")
+        if name in values:
+            prop.value = json.dumps(values[name])
+    return model
+
+
+@pytest.mark.parametrize(
+    ("labels", "threshold"),
+    [(["same", "same"], 0.5), (["only one"], 0.5), (["bad", ""], 0.5), ([0, 1], 0.5),
+     (["bad", "good"], 1.5), (["bad", "good"], "half"), (["bad", "good"], True)],
+)  # fmt: skip
+def test_tampered_labels_or_threshold_in_the_metadata_are_refused(
+    tmp_path, shipped, labels, threshold
+):
+    model = with_metadata(shipped, labels=labels, threshold=threshold)
+    refused(save(model, tmp_path / "m.onnx"), "labels|threshold")
+
+
 def test_a_missing_model_path_is_a_clear_error():
     with pytest.raises(ModelError, match="no model file"):
         SentimentModel.load("/no/such/model.onnx")
@@ -260,6 +282,27 @@ def test_compare_refuses_labels_it_cannot_read(tmp_path):
     labelled.write_text("review,label\ngreat film,maybe\n")
     result = runner.invoke(app, ["compare", str(labelled)])
     assert result.exit_code == 2 and "line 2" in result.output and "'maybe'" in result.output
+
+
+def test_compare_reads_labels_by_the_models_own_names(tmp_path, shipped):
+    renamed = save(with_metadata(shipped, labels=["bad", "good"]), tmp_path / "renamed.onnx")
+    labelled = tmp_path / "l.csv"
+    labelled.write_text(
+        "review,verdict\nA wonderful and moving film.,Good\nDull and too long.,bad\nLoved it.,1\n"
+    )
+    result = runner.invoke(
+        app, ["compare", str(labelled), "-m", str(renamed), "-m", str(renamed),
+              "--label-column", "verdict", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["reviews"] == 3
+    result = runner.invoke(app, ["compare", str(labelled), "-m", str(renamed), "-m", "fp32",
+                                 "--label-column", "verdict"])  # fmt: skip
+    assert result.exit_code == 2 and "name their labels differently" in result.output
+    labelled.write_text("review,verdict\nA wonderful film.,positive\nDull.,meh\n")
+    result = runner.invoke(app, ["compare", str(labelled), "-m", str(renamed), "-m", str(renamed),
+                                 "--label-column", "verdict"])  # fmt: skip
+    assert result.exit_code == 2 and "'meh' is neither 'good' nor 'bad'" in result.output
 
 
 # -- a light runtime -------------------------------------------------------------------------------

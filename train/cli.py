@@ -25,6 +25,13 @@ from lstm_sentiment.runtime.console import App, fail, run
 from lstm_sentiment.runtime.errors import LstmSentimentError
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
+from lstm_sentiment.train.datasets import (
+    Dataset,
+    FileData,
+    FileSource,
+    for_run,
+    is_table_file,
+)
 
 app = App(
     help="Train and evaluate the lstm-sentiment model on the IMDb reviews.",
@@ -43,6 +50,16 @@ DataOption = Annotated[
         show_default=False,
     ),
 ]
+TrainDataOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help="The IMDb archive or aclImdb folder (default: as for 'data check'), or your own "
+        "labelled CSV/TSV/JSON Lines/Parquet file (see --label-column).",
+        show_default=False,
+    ),
+]
+_OWN = "Own data: "
 
 
 def _source(data: Path | None, download: bool = True) -> Path:
@@ -98,7 +115,7 @@ _DEFAULTS = TrainConfig()
 @app.command()
 def train(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the model into.")],
-    data: DataOption = None,
+    data: TrainDataOption = None,
     config: Annotated[
         Path | None,
         typer.Option(help="A config.json to start from (options given here override it)."),
@@ -166,23 +183,85 @@ def train(
         int | None,
         typer.Option(help="Release recipe: use only this many unlabelled reviews (textbook: all)."),
     ] = None,
+    text_column: Annotated[
+        str | None,
+        typer.Option(help=_OWN + "the column of texts (default: review or text, any case)."),
+    ] = None,
+    label_column: Annotated[
+        str | None,
+        typer.Option(
+            help=_OWN + "the column of labels: exactly two values, e.g. pos/neg, 1/0, good/bad "
+            "(default: label, labels or sentiment, any case)."
+        ),
+    ] = None,
+    positive: Annotated[
+        str | None,
+        typer.Option(
+            help=_OWN + "the label value that is positive, when the values do not say "
+            "(positive, pos, 1 and true do)."
+        ),
+    ] = None,
+    unlabelled_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--unlabelled", help=_OWN + "a file of unlabelled texts for the release recipe."
+        ),
+    ] = None,
+    validation: Annotated[
+        Path | None,
+        typer.Option(help=_OWN + "a labelled validation file (default: held out of --data)."),
+    ] = None,
+    test: Annotated[
+        Path | None,
+        typer.Option(help=_OWN + "a labelled test file (default: 20% of --data, held out)."),
+    ] = None,
 ) -> None:
     """Train the stacked-LSTM model (best epoch by validation loss) and write its folder.
 
     Options not given take the recipe's values (train/config.py). The release recipe resumes
-    an interrupted run when started again with the same options."""
+    an interrupted run when started again with the same options. With --data FILE it trains
+    on your labelled file instead of IMDb; the model then carries your label names."""
     overrides = {k: v for k, v in locals().items() if k in _field_names() and v is not None}
+    own = {"--text-column": text_column, "--label-column": label_column,
+           "--positive": positive, "--unlabelled": unlabelled_file, "--validation": validation,
+           "--test": test}  # fmt: skip
+    from_file = data is not None and is_table_file(data)
+    if not from_file and any(v is not None for v in own.values()):
+        given = ", ".join(k for k, v in own.items() if v is not None)
+        raise fail(f"{given} describe your own labelled file: pass it with --data FILE")
     try:
         base = TrainConfig.load(config).to_dict() if config else {}
         name = overrides.get("recipe") or base.get("recipe") or "textbook"
+        if from_file and "unlabelled" not in overrides:
+            overrides["unlabelled"] = unlabelled_file is not None and name == "release"
         resolved = TrainConfig.for_recipe(name, **{**base, **overrides})
     except (OSError, ValueError, TypeError) as error:
         raise fail(f"bad training config: {error}") from None
-    source = _source(data)
-    typer.echo(f"training on {source} with {json.dumps(resolved.to_dict())}", err=True)
+    if unlabelled_file is not None and not resolved.unlabelled:
+        raise fail(f"--unlabelled feeds the release recipe; the {name} recipe reads none")
+    if from_file:
+        assert data is not None
+        files = {
+            key: None if path is None else FileSource(str(path), text_column, label_column)
+            for key, path in (("test", test), ("validation", validation))
+        }
+        dataset: Dataset | Path = FileData.read(
+            FileSource(str(data), text_column, label_column),
+            positive=positive,
+            unlabelled=None if unlabelled_file is None else FileSource(str(unlabelled_file)),
+            seed=resolved.seed,
+            say=lambda message: typer.echo(message, err=True),
+            **files,
+        )
+        if resolved.recipe == "release" and unlabelled_file is None:
+            typer.echo("release recipe without --unlabelled: the teacher scores the labelled "
+                       "rows and their crops only", err=True)  # fmt: skip
+    else:
+        dataset = _source(data)
+    typer.echo(f"training on {data or dataset} with {json.dumps(resolved.to_dict())}", err=True)
     from lstm_sentiment.train.fit import train as run_training
 
-    result = run_training(resolved, source, out)
+    result = run_training(resolved, dataset, out)
     typer.echo(
         f"kept epoch {result.best_epoch} "
         f"(val_accuracy {result.history['val_accuracy'][result.best_epoch - 1]:.4f}); "
@@ -206,15 +285,16 @@ def evaluate(
     ] = None,
 ) -> None:
     """Accuracy, precision, recall, F1, ROC-AUC and confusion matrix of a trained model;
-    writes evaluation.json and evaluation.png into the model folder."""
+    writes evaluation.json and evaluation.png into the model folder. A run trained on your
+    own file is evaluated on the rows it held out (or on its --test file)."""
     for name in ("model.keras", "contract.json"):
         if not (model_dir / name).is_file():
             raise fail(f"{model_dir} is not a trained model folder: {name} is missing")
-    source = _source(data)
+    dataset = for_run(model_dir, data, check_counts=limit_per_label is None)
     from lstm_sentiment.train.evaluate import evaluate as run_evaluation
 
     try:
-        metrics = run_evaluation(model_dir, source, split, limit_per_label)
+        metrics = run_evaluation(model_dir, dataset, split, limit_per_label)
     except LstmSentimentError:
         raise
     except ValueError as error:  # Keras refuses a damaged or unsafe model file

@@ -34,6 +34,7 @@ from lstm_sentiment.runtime.errors import LstmSentimentError
 from lstm_sentiment.runtime.metrics import accuracy
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
+from lstm_sentiment.train.datasets import hold_out
 from lstm_sentiment.train.short_texts import crops, short_reviews
 from lstm_sentiment.train.teacher import Teacher, cross_fit
 
@@ -66,15 +67,19 @@ def build_corpus(
     unlabelled: Sequence[imdb.Review],
     cache: Path | None,
     say: Callable[[str], None],
+    validation: Sequence[imdb.Review] | None = None,
 ) -> Corpus:
-    """Hold out validation reviews, then score the rest with the teacher (or reuse the scores
-    cached in ``cache``, when they were made from the same data and config)."""
-    order = np.random.default_rng(config.seed).permutation(len(labelled))
-    n_val = max(2, int(round(len(order) * config.validation_split)))
-    val_idx, fit_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
-    fit_texts = [labelled[i].text for i in fit_idx]
-    fit_labels = np.array([labelled[i].label for i in fit_idx], dtype=np.float32)
-    val = [labelled[i] for i in val_idx]
+    """Hold out validation reviews (unless ``validation`` gives them), then score the rest
+    with the teacher (or reuse the scores cached in ``cache``, when they were made from the
+    same data and config)."""
+    if validation is None:
+        val_idx, fit_idx = hold_out(len(labelled), config.validation_split, config.seed, 2)
+        val = [labelled[i] for i in np.sort(val_idx)]
+        fit = [labelled[i] for i in np.sort(fit_idx)]
+    else:
+        val, fit = list(validation), list(labelled)
+    fit_texts = [r.text for r in fit]
+    fit_labels = np.array([r.label for r in fit], dtype=np.float32)
     per_label = np.bincount(fit_labels.astype(int), minlength=2)
     if per_label.min() < config.teacher_folds:
         raise RunError(
@@ -100,11 +105,14 @@ def build_corpus(
             folds=config.teacher_folds,
             seed=config.seed,
             contract_version=config.contract_version,
+            kind=config.teacher,
             also=[(fit_crops, fit_parents)],
             progress=say,
         )
         say("teacher: fitting on every training review, scoring unlabelled reviews and crops")
-        teacher = Teacher.fit(fit_texts, fit_labels, contract_version=config.contract_version)
+        teacher = Teacher.fit(
+            fit_texts, fit_labels, contract_version=config.contract_version, kind=config.teacher
+        )
         scores = {
             "labelled": oof,
             "labelled_crops": oof_crops,
@@ -375,6 +383,7 @@ def _teacher_key(config: TrainConfig, *parts: Sequence[str]) -> str:
             "seed",
             "validation_split",
             "teacher_folds",
+            "teacher",
             "crops_per_review",
             "contract_version",
         )

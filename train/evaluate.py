@@ -17,6 +17,7 @@ import numpy as np
 from lstm_sentiment.runtime.contract import TextContract
 from lstm_sentiment.runtime.metrics import binary_metrics, roc_curve
 from lstm_sentiment.train import imdb
+from lstm_sentiment.train.datasets import Dataset, ImdbData
 from lstm_sentiment.train.model import load_model
 
 
@@ -30,18 +31,22 @@ def predict(
 
 def evaluate(
     model_dir: str | Path,
-    source: str | Path,
+    data: Dataset | str | Path,
     split: str = "test",
     limit_per_label: int | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Score ``split`` with the folder's Keras model; write and return the metrics."""
+    """Score ``split`` (test, or train: the training rows) of ``data`` (a ``datasets`` source
+    or the IMDb archive's path) with the folder's Keras model; write and return the metrics."""
     folder = Path(model_dir)
     contract = TextContract.load(folder / "contract.json")
     model = load_model(folder / "model.keras")
-    reviews = imdb.load_split(source, split, check_counts=limit_per_label is None)
-    if split == "unsup":
-        raise imdb.DataError("the unsup split has no labels to evaluate against")
+    if isinstance(data, str | Path):
+        data = ImdbData(Path(data), check_counts=limit_per_label is None)
+    splits = {"test": data.test, "train": data.labelled}
+    if split not in splits:
+        raise imdb.DataError(f"cannot evaluate on {split!r}: choose test or train (labelled)")
+    reviews = splits[split]()
     if limit_per_label is not None:
         from lstm_sentiment.train.fit import subset
 

@@ -26,7 +26,9 @@ import numpy as np
 from lstm_sentiment.runtime.contract import TextContract
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
+from lstm_sentiment.train.datasets import DATA_FILE, Dataset, ImdbData, hold_out
 from lstm_sentiment.train.model import build_model, compile_model
+from lstm_sentiment.train.teacher import TEACHERS
 
 
 @dataclass
@@ -51,37 +53,40 @@ def subset(reviews: list[imdb.Review], per_label: int, seed: int) -> list[imdb.R
 
 def train(
     config: TrainConfig,
-    source: str | Path,
+    data: Dataset | str | Path,
     out_dir: str | Path,
     say: Callable[[str], None] = lambda message: print(message, file=sys.stderr, flush=True),
 ) -> TrainResult:
-    """Train by ``config`` on the training split found at ``source``; write ``out_dir``.
+    """Train by ``config`` on ``data`` (a ``datasets`` source, or the path of the IMDb
+    archive); write ``out_dir``.
 
     A recipe with a teacher (the release recipe) trains through ``distill``; it resumes an
     unfinished run of the same config in ``out_dir``.
     """
     out = Path(out_dir)
+    if isinstance(data, str | Path):
+        complete = config.limit_per_label is None and config.unlabelled_limit is None
+        data = ImdbData(Path(data), check_counts=complete)
     if config.distils:
-        return _train_distilled(config, source, out, say)
+        return _train_distilled(config, data, out, say)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
-    reviews = imdb.load_split(source, "train", check_counts=config.limit_per_label is None)
-    if config.limit_per_label is not None:
-        reviews = subset(reviews, config.limit_per_label, config.seed)
+    reviews = labelled_reviews(data, config)
+    given = data.validation()
     texts = [r.text for r in reviews]
-    labels = np.array([r.label for r in reviews], dtype=np.float32)
-
     contract = TextContract.from_texts(
         texts, config.vocab_size, config.max_length, config.keep, config.contract_version
     )
+    if given is not None:
+        fit = np.arange(len(reviews))
+        val = np.arange(len(reviews), len(reviews) + len(given))
+        reviews = reviews + given
+        texts = [r.text for r in reviews]
+    else:
+        val, fit = hold_out(len(reviews), config.validation_split, config.seed)
+    labels = np.array([r.label for r in reviews], dtype=np.float32)
     ids, _ = contract.encode_batch(texts, pad_to=config.max_length)
-
-    # The split is sorted by label: shuffle before holding out the validation share, or the
-    # held-out part would be a single class (Keras' validation_split takes the tail as is).
-    order = np.random.default_rng(config.seed).permutation(len(texts))
-    n_val = max(1, int(round(len(order) * config.validation_split)))
-    val, fit = order[:n_val], order[n_val:]
 
     import keras
     import tensorflow as tf
@@ -107,7 +112,15 @@ def train(
     best.restore(model)
     seconds = time.perf_counter() - started
     info = {"train_reviews": len(fit), "validation_reviews": len(val)}
-    return _write_run(out, model, contract, config, history, best.epoch, seconds, info)
+    return _write_run(out, model, contract, config, data, history, best.epoch, seconds, info)
+
+
+def labelled_reviews(data: Dataset, config: TrainConfig) -> list[imdb.Review]:
+    """The labelled training rows, sampled down when the config asks for a subset."""
+    reviews = data.labelled()
+    if config.limit_per_label is not None:
+        reviews = subset(reviews, config.limit_per_label, config.seed)
+    return reviews
 
 
 def _write_run(
@@ -115,6 +128,7 @@ def _write_run(
     model: Any,
     contract: TextContract,
     config: TrainConfig,
+    data: Dataset,
     history: dict[str, list[float]],
     best_epoch: int,
     seconds: float,
@@ -123,6 +137,8 @@ def _write_run(
     model.save(out / "model.keras")
     contract.save(out / "contract.json")
     config.save(out / "config.json")
+    described = data.describe()
+    (out / DATA_FILE).write_text(json.dumps(described, indent=2) + "\n", encoding="utf-8")
     history = {key: [float(v) for v in values] for key, values in history.items()}
     (out / "history.json").write_text(json.dumps(history, indent=2) + "\n", encoding="utf-8")
     info = {
@@ -130,6 +146,7 @@ def _write_run(
         "best_epoch": best_epoch,
         "seconds": round(seconds, 1),
         **info,
+        "data": data_summary(described),
         "vocab_size": contract.vocab_size,
         "versions": versions(),
     }
@@ -140,8 +157,30 @@ def _write_run(
     return TrainResult(out, contract, history, best_epoch, seconds)
 
 
+def data_summary(described: dict[str, Any]) -> dict[str, Any]:
+    """What the card and the model's metadata say of the data: names, never local paths."""
+    if described["kind"] != "file":
+        return {"kind": described["kind"], "labels": described["labels"]}
+    train = described["train"]
+    return {
+        "kind": "file",
+        "file": Path(train["path"]).name,
+        "labels": described["labels"],
+        "text_column": train["text_column"],
+        "label_column": train["label_column"],
+        "rows": described["rows"],
+        "left_out": len(train["problems"]),
+        "test": Path(described["test"]["path"]).name
+        if "path" in described["test"]
+        else f"{described['test']['held_out_share']:.0%} of the file, held out",
+        "unlabelled": Path(described["unlabelled"]["path"]).name
+        if described.get("unlabelled")
+        else None,
+    }
+
+
 def _train_distilled(
-    config: TrainConfig, source: str | Path, out: Path, say: Callable[[str], None]
+    config: TrainConfig, data: Dataset, out: Path, say: Callable[[str], None]
 ) -> TrainResult:
     from lstm_sentiment.train import distill
 
@@ -150,19 +189,16 @@ def _train_distilled(
     config.save(out / "config.json")
     started = time.perf_counter()
     say(("resuming" if resuming else "starting") + f" the {config.recipe} recipe in {out}")
-    full = config.limit_per_label is None
-    labelled = imdb.load_split(source, "train", check_counts=full)
-    if not full:
-        labelled = subset(labelled, config.limit_per_label, config.seed)
+    labelled = labelled_reviews(data, config)
     unlabelled: list[imdb.Review] = []
     if config.unlabelled:
-        unlabelled = imdb.load_split(
-            source, "unsup", check_counts=full and not config.unlabelled_limit
-        )
+        unlabelled = data.unlabelled()
         if config.unlabelled_limit is not None:
             pick = np.random.default_rng(config.seed).permutation(len(unlabelled))
             unlabelled = [unlabelled[i] for i in sorted(pick[: config.unlabelled_limit])]
-    corpus = distill.build_corpus(config, labelled, unlabelled, out / distill.TEACHER_FILE, say)
+    corpus = distill.build_corpus(
+        config, labelled, unlabelled, out / distill.TEACHER_FILE, say, data.validation()
+    )
     figures = corpus.teacher_figures
     say(
         f"teacher: validation accuracy {figures['validation_accuracy']:.4f}, "
@@ -184,13 +220,13 @@ def _train_distilled(
         "validation_reviews": len(corpus.val_texts),
         "student_texts": corpus.kinds,
         "teacher": {
-            "kind": "NB-weighted binary 1-3-gram logistic regression (C=0.4)",
+            "kind": TEACHERS[config.teacher],
             "folds": config.teacher_folds,
             **corpus.teacher_figures,
         },
         "resumed": resuming,
     }
-    result = _write_run(out, model, contract, config, history, best_epoch, seconds, info)
+    result = _write_run(out, model, contract, config, data, history, best_epoch, seconds, info)
     for finished in (distill.CHECKPOINT_DIR, distill.EPOCHS_DIR):
         shutil.rmtree(out / finished, ignore_errors=True)
     return result

@@ -73,7 +73,8 @@ def short_reviews(reviews: Sequence[object]) -> list[tuple[str, int]]:
     chosen: list[tuple[str, int]] = []
     for review in reviews:
         rating = review.rating  # type: ignore[attr-defined]
-        if review.label is None or 3 <= rating <= 8:  # type: ignore[attr-defined]
+        # Files without star ratings (rating 0: a user's own data) give no short set.
+        if review.label is None or not (1 <= rating <= 2 or 9 <= rating <= 10):  # type: ignore[attr-defined]
             continue
         text = ending(review.text)  # type: ignore[attr-defined]
         if SHORT_MIN_WORDS <= len(tokenize(text)) <= SHORT_MAX_WORDS:
