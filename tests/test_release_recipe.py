@@ -39,12 +39,24 @@ def synthetic(n: int) -> tuple[list[str], np.ndarray]:
 # -- teacher -----------------------------------------------------------------------------
 
 
-def test_the_teacher_learns_sentiment_words():
+@pytest.mark.parametrize("kind", ["nblr", "tfidf", "nblr+tfidf"])
+def test_the_teacher_learns_sentiment_words(kind):
     texts, labels = synthetic(80)
-    teacher = Teacher.fit(texts, labels)
+    teacher = Teacher.fit(texts, labels, kind=kind)
     scores = teacher.predict(["A wonderful, brilliant film", "An awful, boring film"])
     assert scores[0] > 0.5 > scores[1]
     assert teacher.predict([]).shape == (0,)
+
+
+def test_the_ensemble_teacher_is_the_mean_of_its_two_members():
+    texts, labels = synthetic(80)
+    probes = ["A wonderful film", "dull plot", "the actors", "superb but boring"]
+    parts = [Teacher.fit(texts, labels, kind=k).predict(probes) for k in ("nblr", "tfidf")]
+    both = Teacher.fit(texts, labels, kind="nblr+tfidf").predict(probes)
+    np.testing.assert_allclose(both, np.mean(parts, axis=0), atol=1e-6)
+    assert not np.allclose(parts[0], parts[1], atol=1e-3)  # two different members
+    with pytest.raises(TeacherError, match="unknown teacher"):
+        Teacher.fit(texts, labels, kind="svm")
 
 
 def test_cross_fitting_scores_every_review_with_a_teacher_that_never_saw_it():

@@ -72,7 +72,8 @@ class TrainConfig:
             "limit_per_label must be >= 1": self.limit_per_label is None
             or self.limit_per_label >= 1,
             "recipe must be one of " + ", ".join(RECIPES): self.recipe in RECIPES,
-            "teacher must be nblr or nblr+tfidf": self.teacher in ("nblr", "nblr+tfidf"),
+            "teacher must be nblr, tfidf or nblr+tfidf": self.teacher
+            in ("nblr", "tfidf", "nblr+tfidf"),
             "teacher_folds must be 0 (no teacher) or >= 2": self.teacher_folds == 0
             or self.teacher_folds >= 2,
             "unlabelled reviews and crops need a teacher (teacher_folds >= 2)": self.distils
