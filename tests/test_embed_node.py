@@ -33,9 +33,14 @@ def node_sample(tmp_path_factory) -> Path:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)
-    folder = tmp_path_factory.mktemp("embed-node")
+    root = tmp_path_factory.mktemp("samples")
+    folder, web = root / "embed-node", root / "web"
+    folder.mkdir()
+    web.mkdir()
     for name in ("package.json", "score.js"):
         shutil.copy(SAMPLE / name, folder / name)
+    for name in ("package.json", "metadata.js"):  # the metadata reader it shares with the page
+        shutil.copy(SAMPLE.parent / "web" / name, web / name)
     subprocess.run(
         ["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund"],
         cwd=folder,
@@ -46,8 +51,8 @@ def node_sample(tmp_path_factory) -> Path:
     return folder
 
 
-def run_node(folder: Path, variant: str, *args: str) -> subprocess.CompletedProcess:
-    model = MODELS_DIR / VARIANTS[variant].file
+def run_node(folder: Path, variant: str | Path, *args: str) -> subprocess.CompletedProcess:
+    model = variant if isinstance(variant, Path) else MODELS_DIR / VARIANTS[variant].file
     return subprocess.run(
         ["node", "score.js", str(model), *args],
         cwd=folder,
@@ -89,6 +94,27 @@ def test_node_reads_a_file_and_prints_labels(node_sample, tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("positive\t") and lines[1].startswith("negative\t")
+
+
+def test_node_prints_the_models_own_label_names(node_sample, tmp_path):
+    import onnx
+
+    model = onnx.load(MODELS_DIR / VARIANTS["text-int8"].file)
+    for prop in model.metadata_props:
+        if prop.key == "lstm_sentiment.labels":
+            prop.value = json.dumps(["bad", "good"])
+    onnx.save(model, tmp_path / "relabelled.onnx")
+    result = run_node(node_sample, tmp_path / "relabelled.onnx", "A great film.", "Awful.")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("good\t") and lines[1].startswith("bad\t")
+
+
+def test_node_refuses_a_model_that_is_not_ours(node_sample, tmp_path):
+    stranger = tmp_path / "stranger.onnx"
+    stranger.write_bytes(b"\x08\x07")  # a valid protobuf field, no metadata at all
+    result = run_node(node_sample, stranger, "A great film.")
+    assert result.returncode == 1 and "no lstm-sentiment text contract" in result.stderr
 
 
 def test_node_without_reviews_prints_usage_and_exits_2(node_sample):

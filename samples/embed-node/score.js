@@ -7,11 +7,17 @@
 //   node score.js MODEL.onnx --json "A fine film."       # machine-readable output
 //
 // The model takes the review strings themselves: the tokenizer and vocabulary run inside
-// the graph, so there is nothing to reimplement here.
+// the graph, so there is nothing to reimplement here. Its label names and threshold are in
+// its metadata, which onnxruntime-node does not expose: ../web/metadata.js (the browser
+// sample's reader, an ES module) parses them from the file.
 'use strict';
 
 const fs = require('fs');
+const path = require('path');
+const { pathToFileURL } = require('url');
 const ort = require('onnxruntime-node');
+
+const METADATA_READER = pathToFileURL(path.join(__dirname, '..', 'web', 'metadata.js')).href;
 
 function parseArgs(argv) {
   const args = { model: argv[0], reviews: [], json: false };
@@ -32,10 +38,10 @@ async function main() {
     console.error('usage: node score.js MODEL.onnx [--json] (REVIEW ... | --file FILE)');
     process.exit(2);
   }
-  const session = await ort.InferenceSession.create(args.model);
-  // The model's metadata key lstm_sentiment.threshold holds it; onnxruntime-node does not
-  // expose custom metadata, so it is repeated here.
-  const threshold = 0.5;
+  const { describeModel, readMetadata } = await import(METADATA_READER);
+  const bytes = fs.readFileSync(args.model);
+  const { labels, threshold } = describeModel(readMetadata(bytes));
+  const session = await ort.InferenceSession.create(bytes);
   const input = new ort.Tensor('string', args.reviews, [args.reviews.length]);
   const output = await session.run({ review: input });
   const scores = Array.from(output.positive_probability.data);
@@ -47,7 +53,7 @@ async function main() {
     if (words === 0) {
       return { review, probability: null, label: null, words, error: 'no word the model reads' };
     }
-    const label = scores[i] >= threshold ? 'positive' : 'negative';
+    const label = scores[i] >= threshold ? labels[1] : labels[0];
     return { review, probability: scores[i], label, words, error: '' };
   });
   if (args.json) {

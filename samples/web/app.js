@@ -1,0 +1,263 @@
+// The page's logic: load a raw-text model with onnxruntime-web, score one review as it is
+// typed and many in a batch. The model takes review strings (its tokenizer and vocabulary
+// run inside the graph), so no text processing happens here.
+//
+//   npm install --prefix samples/web          # onnxruntime-web, pinned in package.json
+//   python -m http.server -d samples/web      # then open http://localhost:8000/
+//   http://localhost:8000/?text=A%20fine%20film&model=fp32   # score a linked review
+
+import * as ort from './node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
+import { describeModel, readMetadata } from './metadata.js';
+
+const MODELS = {
+  int8: 'models/lstm-sentiment-text-int8.onnx',
+  fp32: 'models/lstm-sentiment-text-fp32.onnx',
+};
+const CHUNK = 64; // reviews per session.run in a batch: bounded memory, a live page
+// The same words as the scorer's error records (runtime/readers.py, runtime/batch.py).
+const EMPTY = 'the review is empty';
+const NO_WORDS = 'the review has no words the model reads (ASCII letters or digits)';
+
+// Threads need SharedArrayBuffer, which a browser gives only to a cross-origin-isolated page
+// (served with COOP/COEP headers); single-threaded wasm runs from any static server.
+const params = new URLSearchParams(window.location.search);
+const threads = Math.max(1, Math.floor(Number(params.get('threads')) || 1));
+ort.env.wasm.numThreads = window.crossOriginIsolated ? threads : 1;
+ort.env.wasm.wasmPaths = new URL('./node_modules/onnxruntime-web/dist/', import.meta.url).href;
+
+const $ = (id) => document.getElementById(id);
+let current = null; // { session, labels, threshold, ... } of the loaded model
+
+function setStatus(state, text) {
+  $('status').dataset.state = state;
+  $('status').textContent = text;
+}
+
+async function loadModel(variant) {
+  setStatus('loading', `loading ${variant}…`);
+  current = null;
+  const response = await fetch(MODELS[variant]);
+  if (!response.ok) throw new Error(`cannot fetch ${MODELS[variant]} (HTTP ${response.status})`);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const model = describeModel(readMetadata(bytes));
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+  current = { ...model, session, bytes: bytes.length };
+  await run(['warm up']); // the first run compiles kernels: keep it out of the latency shown
+  $('model-info').textContent = `${model.version} ${model.variant}, `
+    + `${(bytes.length / 1e6).toFixed(2)} MB, ${ort.env.wasm.numThreads} thread`
+    + `${ort.env.wasm.numThreads === 1 ? '' : 's'}`;
+  setStatus('ready', 'ready');
+}
+
+// Scores for non-empty texts: [{ score, words }] in order, and the milliseconds it took.
+async function run(texts) {
+  const input = new ort.Tensor('string', texts, [texts.length]);
+  const started = performance.now();
+  const output = await current.session.run({ review: input });
+  const ms = performance.now() - started;
+  const scores = output.positive_probability.data;
+  const counts = output.token_count.data;
+  // token_count counts the start id: 1 means no word the model reads, and so no score.
+  return { results: texts.map((_, i) => ({ score: scores[i], words: counts[i] - 1 })), ms };
+}
+
+// One record per text, as scorer batch writes it: a score and label, or an error.
+async function scoreAll(texts, progress = () => {}) {
+  const records = texts.map((text, i) => ({ id: i + 1, text, score: null, label: '', error: '' }));
+  const todo = records.filter((r) => {
+    if (r.text.trim() === '') r.error = EMPTY;
+    return r.error === '';
+  });
+  for (let start = 0; start < todo.length; start += CHUNK) {
+    const part = todo.slice(start, start + CHUNK);
+    const { results } = await run(part.map((r) => r.text));
+    part.forEach((record, i) => {
+      if (results[i].words === 0) record.error = NO_WORDS;
+      else {
+        record.score = results[i].score;
+        record.label = labelOf(record.score);
+      }
+    });
+    progress(Math.min(start + CHUNK, todo.length), todo.length);
+  }
+  return records;
+}
+
+function labelOf(score) {
+  const [negative, positive] = current.labels;
+  return score >= current.threshold ? positive : negative;
+}
+
+async function scoreOne() {
+  if (!current) return;
+  const text = $('review').value;
+  if (text.trim() === '') {
+    showOne(null, 'type a review');
+    return;
+  }
+  const { results, ms } = await run([text]);
+  $('latency').textContent = `${ms.toFixed(1)} ms`;
+  if (results[0].words === 0) showOne(null, `no score: ${NO_WORDS}`);
+  else showOne(results[0].score, labelOf(results[0].score));
+}
+
+function showOne(score, label) {
+  $('label').textContent = label;
+  $('bar').style.width = score === null ? '0' : `${(100 * score).toFixed(1)}%`;
+  $('probability').textContent = score === null ? ''
+    : `P(${current.labels[1]}) = ${score.toFixed(4)}`;
+  $('probability').dataset.probability = score === null ? '' : String(score);
+}
+
+// -- batch input: lines, a text file, or a CSV file ---------------------------------------
+
+function lines(text) {
+  const all = text.split(/\r?\n/);
+  if (all.length && all[all.length - 1] === '') all.pop(); // the file's final newline
+  return all;
+}
+
+// RFC 4180 fields, quotes and newlines inside quotes included.
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i += 1; }
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(field); field = ''; }
+    else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i += 1;
+      row.push(field); rows.push(row); row = []; field = '';
+    } else field += c;
+  }
+  if (quoted) throw new Error('the CSV file ends inside a quoted field');
+  if (field !== '' || row.length) { row.push(field); rows.push(row); }
+  return rows;
+}
+
+function csvTexts(text) {
+  const [header, ...rows] = parseCsv(text.replace(/^\uFEFF/, ''));
+  if (!header) throw new Error('the CSV file is empty');
+  const names = header.map((name) => name.trim().toLowerCase());
+  let column = names.indexOf('review');
+  if (column < 0) column = names.indexOf('text');
+  if (column < 0 && header.length === 1) column = 0;
+  if (column < 0) throw new Error(`no review or text column (columns: ${header.join(', ')})`);
+  return rows.map((row, i) => {
+    if (row.length !== header.length) {
+      throw new Error(`CSV record ${i + 1} has ${row.length} fields, the header ${header.length}`);
+    }
+    return row[column];
+  });
+}
+
+function csvField(value) {
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function toCsv(records) {
+  const out = ['id,score,label,error'];
+  for (const r of records) {
+    const score = r.score === null ? '' : r.score.toFixed(6);
+    out.push([r.id, score, r.label, r.error].map(csvField).join(','));
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function showBatch(records) {
+  const body = $('batch-table').querySelector('tbody');
+  body.replaceChildren(...records.map((r) => {
+    const tr = document.createElement('tr');
+    const cells = [r.id, r.score === null ? '' : r.score.toFixed(4), r.label, r.error, r.text];
+    cells.forEach((value, i) => {
+      const td = document.createElement('td');
+      td.textContent = value;
+      if (i === 4) td.className = 'text';
+      tr.append(td);
+    });
+    return tr;
+  }));
+  $('batch-table').hidden = false;
+  const link = $('download');
+  if (link.href) URL.revokeObjectURL(link.href);
+  link.href = URL.createObjectURL(new Blob([toCsv(records)], { type: 'text/csv' }));
+  link.hidden = false;
+}
+
+async function scoreBatch(texts) {
+  if (!current) return;
+  const started = performance.now();
+  const records = await scoreAll(texts, (done, total) => {
+    $('batch-status').textContent = `${done} of ${total} scored…`;
+  });
+  const errors = records.filter((r) => r.error).length;
+  const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  $('batch-status').textContent = `${plural(records.length, 'record')}, `
+    + `${plural(errors, 'error record')}, `
+    + `${((performance.now() - started) / 1000).toFixed(3)} s`;
+  showBatch(records);
+}
+
+async function readDropped(file) {
+  const text = await file.text();
+  return /\.csv$/i.test(file.name) || file.type === 'text/csv' ? csvTexts(text) : lines(text);
+}
+
+// -- wiring --------------------------------------------------------------------------------
+
+function reportError(error) {
+  setStatus('error', `error: ${error.message || error}`);
+}
+
+// A batch that cannot be read (a bad CSV file) says so beside the batch; the model stays ready.
+function reportBatchError(error) {
+  $('batch-status').textContent = `error: ${error.message || error}`;
+}
+
+function debounce(action, ms) {
+  let timer = 0;
+  return () => { clearTimeout(timer); timer = setTimeout(action, ms); };
+}
+
+async function main() {
+  const variant = params.get('model') in MODELS ? params.get('model') : 'int8';
+  $('model').value = variant;
+  if (params.has('text')) $('review').value = params.get('text');
+
+  const guard = (action) => () => action().catch(reportError);
+  const guardBatch = (action) => () => action().catch(reportBatchError);
+  $('score').addEventListener('click', guard(scoreOne));
+  $('review').addEventListener('input', debounce(() => {
+    if ($('live').checked) guard(scoreOne)();
+  }, 150));
+  $('model').addEventListener('change', guard(async () => {
+    await loadModel($('model').value);
+    await scoreOne();
+  }));
+  $('batch-score').addEventListener('click', guardBatch(() => scoreBatch(lines($('batch-input').value))));
+  $('batch-file').addEventListener('change', guardBatch(async () => {
+    const [file] = $('batch-file').files;
+    if (file) await scoreBatch(await readDropped(file));
+  }));
+  const drop = $('drop');
+  drop.addEventListener('dragover', (event) => { event.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (event) => {
+    event.preventDefault();
+    drop.classList.remove('over');
+    const [file] = event.dataTransfer.files;
+    if (file) guardBatch(async () => scoreBatch(await readDropped(file)))();
+  });
+
+  await loadModel(variant);
+  await scoreOne();
+}
+
+main().catch(reportError);
