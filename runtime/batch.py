@@ -122,13 +122,13 @@ def score_file(
                 errors, encoded = _encode(window, model)
                 future = pool.submit(_score_ids, model, encoded, options.batch_size, workers)
             if pending is not None:
-                _write(writer, *pending, summary, threshold, negative, positive)
+                _write(writer, *pending, summary, threshold, negative, positive, source)
             pending = (window, errors, future)
             _check_errors(summary, errors, options.max_errors)
             if progress is not None:
                 progress(*source.progress())
         if pending is not None:
-            _write(writer, *pending, summary, threshold, negative, positive)
+            _write(writer, *pending, summary, threshold, negative, positive, source)
         _check_errors(summary, [], options.max_errors)  # errors found only while scoring
     summary.seconds = time.perf_counter() - started
     return summary
@@ -190,6 +190,7 @@ def _write(
     threshold: float,
     negative: str,
     positive: str,
+    source: Any,
 ) -> None:
     # A raw-text model also returns each review's id count; 1 means no word it reads.
     all_scores, all_counts = future.result()
@@ -206,11 +207,11 @@ def _write(
             if len(summary.first_errors) < 5:
                 where = f"line {record.line}" if record.line else f"row {record.row}"
                 summary.first_errors.append(f"{where} (id {record.id}): {error}")
-            rows.append((record.id, None, None, error))
+            rows.append((record.id, None, None, error, record.kept))
             continue
         score = float(next(scores))
         is_positive = score >= threshold
         summary.scored += 1
         summary.positive += is_positive
-        rows.append((record.id, score, positive if is_positive else negative, ""))
-    writer.write(rows)
+        rows.append((record.id, score, positive if is_positive else negative, "", record.kept))
+    writer.write(rows, source.kept_columns)

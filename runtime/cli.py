@@ -19,9 +19,9 @@ from typing import Annotated, Any
 
 import typer
 
-from lstm_sentiment.runtime.console import App, Progress, add_version_option, run
-from lstm_sentiment.runtime.errors import EXIT_ROW_ERRORS
-from lstm_sentiment.runtime.signature import MODEL_HELP, Format, Provider
+from lstm_sentiment.runtime.console import App, Progress, add_version_option, fail, run
+from lstm_sentiment.runtime.errors import EXIT_FAILED_INPUTS, EXIT_ROW_ERRORS
+from lstm_sentiment.runtime.signature import MODEL_HELP, Engine, Format, Provider
 
 # numpy and onnxruntime are imported inside the commands, so that --help stays instant.
 
@@ -79,14 +79,22 @@ def _value(choice: Any) -> Any:
 
 @app.command()
 def batch(
-    input: Annotated[str, typer.Argument(help="CSV, TSV, JSON Lines or Parquet file; - is stdin.")],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="CSV, TSV, JSON Lines or Parquet files (- is stdin), folders, glob patterns, "
+            "or s3://, gs://, file:// URIs of any of them.",
+            show_default=False,
+        ),
+    ],
     output: Annotated[
         str | None,
         typer.Option(
             "--output",
             "-o",
-            help="Output file (.csv, .tsv, .jsonl, .parquet) or - for "
-            "stdout. Default: INPUT-NAME.scores.csv in the current folder.",
+            help="Output file (.csv, .tsv, .jsonl, .parquet) or - for stdout; with several "
+            "inputs, a folder or a pattern, an output folder (local or URI) that gets one "
+            "file per input and _manifest.json. Default: INPUT-NAME.scores.csv here.",
         ),
     ] = None,
     output_format: Annotated[
@@ -133,9 +141,35 @@ def batch(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar, no summary.")
     ] = False,
+    keep_columns: Annotated[
+        str | None,
+        typer.Option(
+            help="Input columns to carry into every output record after id, score, label and "
+            "error: 'all' or NAME,NAME (a clash becomes input_NAME).",
+        ),
+    ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(help="local: this process; ray: spread the files over a Ray cluster."),
+    ] = Engine.LOCAL,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray cluster to join: auto, or ray://HOST:PORT. Default: a local Ray "
+            "instance on this machine."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="Many files: skip inputs that _manifest.json says are done with this model "
+            "and unchanged (--no-resume scores everything again)."
+        ),
+    ] = True,
 ) -> None:
-    """Score every record of INPUT: one output record per input record, in input order, with
-    id, score (probability of positive), label and error."""
+    """Score every record of INPUTS: one output record per input record, in input order, with
+    id, score (probability of positive), label and error. Several inputs go into an output
+    folder, one file each, on this machine or a Ray cluster (--engine ray)."""
     from lstm_sentiment.runtime.batch import BatchOptions, parallelism, score_file
     from lstm_sentiment.runtime.readers import InputSpec
 
@@ -144,8 +178,32 @@ def batch(
         _value(output_format),
         _value(provider),
     )
-    spec = InputSpec(input, in_format, delimiter, encoding, text_column, id_column)
+    keep = None if keep_columns is None else _keep(keep_columns)
+    if _is_job(inputs, output, _value(engine)):
+        _batch_job(
+            inputs,
+            output,
+            BatchOptions(
+                model=model,
+                provider=provider_name,
+                batch_size=batch_size,
+                window=window,
+                threads=threads,
+                max_errors=max_errors,
+                workers=workers,
+            ),
+            InputSpec("", in_format, delimiter, encoding, text_column, id_column, None, keep),
+            out_format or "csv",
+            _value(engine),
+            address,
+            resume,
+            quiet,
+        )
+        return
+    input = inputs[0]
+    spec = InputSpec(input, in_format, delimiter, encoding, text_column, id_column, None, keep)
     target = output or _default_output(input, out_format)
+    _refuse_overwriting_the_input(input, target)
     options = BatchOptions(
         model=model,
         provider=provider_name,
@@ -162,6 +220,73 @@ def batch(
         summary = score_file(spec, target, options, loaded, progress.update)
     if not quiet:
         _print_summary(summary, target)
+    if summary.errors:
+        raise typer.Exit(EXIT_ROW_ERRORS)
+
+
+def _keep(value: str) -> str | tuple[str, ...]:
+    if value.strip().lower() == "all":
+        return "all"
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    if not names:
+        raise fail("--keep-columns takes 'all' or a comma-separated list of column names")
+    return names
+
+
+def _is_job(inputs: list[str], output: str | None, engine: str) -> bool:
+    """Several files (or a folder, a pattern, a URI, the Ray engine) make a job."""
+    if len(inputs) != 1 or engine != "local":
+        return True
+    only = inputs[0]
+    if only == "-":
+        return False
+    folder_out = output is not None and (output.endswith("/") or Path(output).is_dir())
+    return "://" in only or any(c in only for c in "*?[") or Path(only).is_dir() or folder_out
+
+
+def _refuse_overwriting_the_input(input: str, target: str) -> None:
+    same = input != "-" and target != "-" and Path(target).exists()
+    if same and Path(target).resolve() == Path(input).resolve():
+        raise fail(f"{target} is the input: scores never replace the reviews; pass -o FILE")
+
+
+def _batch_job(
+    inputs: list[str],
+    output: str | None,
+    options: Any,
+    spec: Any,
+    output_format: str,
+    engine: str,
+    address: str | None,
+    resume: bool,
+    quiet: bool,
+) -> None:
+    from lstm_sentiment.runtime.jobs import JobOptions, run_job
+
+    if output is None or output == "-":
+        raise fail("several inputs (or a folder, a pattern, --engine ray) need -o OUTPUT-FOLDER")
+    if "-" in inputs:
+        raise fail("stdin (-) can only be scored alone")
+    job = JobOptions(options, spec, output_format, resume, engine, address)
+
+    def done(entry: dict[str, Any]) -> None:
+        if not quiet:
+            state = "done before" if entry.get("resumed") else entry["status"]
+            typer.echo(f"{state}: {entry['input']} -> {entry['output']}", err=True)
+
+    summary = run_job(inputs, output, job, done)
+    failed = [e for e in summary.entries if e["status"] == "failed"]
+    if not quiet:
+        typer.echo(
+            f"{len(summary.entries):,} files: {summary.count('done'):,} done, "
+            f"{len(failed):,} failed; {summary.records:,} records, {summary.errors:,} error "
+            f"records; {summary.seconds:.1f} s; manifest {summary.manifest}",
+            err=True,
+        )
+        for entry in failed:
+            typer.echo(f"  failed: {entry['input']}: {entry['error']}", err=True)
+    if failed:
+        raise typer.Exit(EXIT_FAILED_INPUTS)
     if summary.errors:
         raise typer.Exit(EXIT_ROW_ERRORS)
 

@@ -11,6 +11,7 @@ EXIT_FAILED_GATE = 1  # an export that failed its numeric gates
 EXIT_BAD_INPUT = 2  # bad usage, input, model, config or output: nothing was written
 EXIT_ROW_ERRORS = 3  # some records became error records (scorer batch)
 EXIT_TOO_MANY_ERRORS = 4  # more error records than --max-errors: nothing was written
+EXIT_FAILED_INPUTS = 5  # a job of many files: some input files could not be scored at all
 EXIT_INTERRUPTED = 130
 
 

@@ -62,6 +62,7 @@ class Record:
     text: str | None
     error: str = ""
     label: Any = None  # the label column's value, when a label column was asked for
+    kept: tuple[Any, ...] = ()  # values of the source's kept_columns (None where missing)
 
 
 @dataclass
@@ -73,6 +74,7 @@ class InputSpec:
     text_column: str | None = None
     id_column: str | None = None
     label_column: str | None = None  # read into Record.label (labelled files: compare, train)
+    keep_columns: str | tuple[str, ...] | None = None  # "all", or names: into Record.kept
 
     def resolved_format(self) -> str:
         if self.path != "-" and Path(self.path).is_dir():
@@ -160,6 +162,7 @@ class RecordSource:
         self.text_column = ""
         self.id_column: str | None = None
         self.label_column: str | None = None
+        self.kept_columns: list[str] = []  # the input columns each Record.kept holds
         self._raw: IO[bytes] | None = None
         self._records: Iterator[Record] = iter(())
         self.total_bytes: int | None = None  # progress total: bytes, or rows for Parquet
@@ -237,6 +240,8 @@ class RecordSource:
         if self.spec.label_column is not None:
             self.label_column = choose_text_column(header, self.spec.label_column, self.where)
             label_index = _unique_index(header, self.label_column, self.where)
+        self.kept_columns = self._kept(header)
+        kept_at = [_unique_index(header, name, self.where) for name in self.kept_columns]
         row = 0
         while True:
             start = counter.count + 1
@@ -257,15 +262,28 @@ class RecordSource:
             label = None
             if label_index is not None and label_index < len(fields):
                 label = fields[label_index]
+            kept = tuple(fields[i] if i < len(fields) else None for i in kept_at)
             if len(fields) != len(header):
                 if not any(fields) and len(fields) <= 1:
                     message = "the row is blank"
                 else:
                     message = f"the row has {len(fields)} fields; the header has {len(header)}"
-                yield Record(row, start, ident, None, message, label)
+                yield Record(row, start, ident, None, message, label, kept)
                 continue
             text = fields[text_index]
-            yield Record(row, start, ident, text, check_text(text), label)
+            yield Record(row, start, ident, text, check_text(text), label, kept)
+
+    def _kept(self, columns: list[str]) -> list[str]:
+        """The input columns carried into the output (``keep_columns``); a table's must
+        exist, a JSON field may appear only in later records."""
+        wanted = self.spec.keep_columns
+        if wanted is None:
+            return []
+        if wanted == "all":
+            return list(columns)
+        if self.format == "jsonl":
+            return [_column_in(columns, name) for name in wanted]
+        return [choose_text_column(columns, name, self.where) for name in wanted]
 
     def _refuse_hidden_delimiter(self, only_column: str, delimiter: str) -> None:
         """A one-column header with a ';', tab or '|' in it is most likely another delimiter:
@@ -309,10 +327,14 @@ class RecordSource:
                     self.id_column = _column_in(self.columns, self.spec.id_column)
                 if self.spec.label_column is not None:
                     self.label_column = _column_in(self.columns, self.spec.label_column)
+                # With "all", the fields of the first record (a JSON line has no header).
+                self.kept_columns = self._kept(self.columns)
             ident = value.get(self.id_column) if self.id_column else row
             label = value.get(self.label_column) if self.label_column else None
+            kept = tuple(value.get(name) for name in self.kept_columns)
             if self.text_column not in value:
-                yield Record(row, number, ident, None, f"no {self.text_column!r} field", label)
+                message = f"no {self.text_column!r} field"
+                yield Record(row, number, ident, None, message, label, kept)
                 continue
             text = value[self.text_column]
             yield Record(
@@ -322,6 +344,7 @@ class RecordSource:
                 text if isinstance(text, str) else None,
                 check_text(text),
                 label,
+                kept,
             )
 
     # -- Parquet ------------------------------------------------------------------------
@@ -350,6 +373,8 @@ class RecordSource:
         if self.spec.label_column is not None:
             self.label_column = choose_text_column(self.columns, self.spec.label_column, self.where)
             wanted.append(self.label_column)
+        self.kept_columns = self._kept(self.columns)
+        wanted.extend(self.kept_columns)
         return self._parquet_rows(parquet, list(dict.fromkeys(wanted)))
 
     def _parquet_rows(self, parquet: Any, wanted: list[str]) -> Iterator[Record]:
@@ -360,13 +385,15 @@ class RecordSource:
                 ids = batch.column(self.id_column).to_pylist() if self.id_column else None
                 label_column = self.label_column
                 labels = batch.column(label_column).to_pylist() if label_column else None
+                carried = [batch.column(name).to_pylist() for name in self.kept_columns]
                 for i, text in enumerate(texts):
                     row += 1
                     ident = ids[i] if ids is not None else row
                     label = labels[i] if labels is not None else None
                     error = check_text(text)
-                    kept = text if isinstance(text, str) else None
-                    yield Record(row, 0, ident, kept, error, label)
+                    readable = text if isinstance(text, str) else None
+                    kept = tuple(values[i] for values in carried)
+                    yield Record(row, 0, ident, readable, error, label, kept)
                 self._parquet_rows_read = row
         except OSError as error:
             raise InputError(f"cannot read {self.spec.path} as Parquet: {error}") from None

@@ -110,3 +110,10 @@ class Format(str, Enum):
     TSV = "tsv"
     JSONL = "jsonl"
     PARQUET = "parquet"
+
+
+class Engine(str, Enum):
+    """Where a job of many files runs (``runtime/jobs.py``)."""
+
+    LOCAL = "local"
+    RAY = "ray"

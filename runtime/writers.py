@@ -2,7 +2,9 @@
 
 Every output record has ``id``, ``score`` (P(positive), empty/null on error), ``label``
 (``positive``/``negative`` by the model's threshold, empty/null on error) and ``error``
-(empty when scored). A file output appears at its path only when the run succeeds.
+(empty when scored), then the input columns asked for with ``--keep-columns`` (renamed
+``input_NAME`` where a name is one of those four). A file output appears at its path only
+when the run succeeds.
 """
 
 from __future__ import annotations
@@ -51,11 +53,33 @@ def output_format(path: str, requested: str | None) -> str:
     return _SUFFIXES[suffix]
 
 
-class Writer:
-    """Appends rows of (id, score, label, error); ``score``/``label`` are None on error."""
+Row = tuple[Any, float | None, str | None, str, tuple[Any, ...]]
 
-    def write(self, rows: Sequence[tuple[Any, float | None, str | None, str]]) -> None:
+
+def kept_names(columns: Sequence[str]) -> list[str]:
+    """Output names of kept input columns: ``input_NAME`` where NAME is an output column."""
+    return [f"input_{name}" if name in COLUMNS else name for name in columns]
+
+
+class Writer:
+    """Appends rows of (id, score, label, error, kept values); ``score``/``label`` are None
+    on error. ``kept`` names the kept input columns, fixed by the first write."""
+
+    kept: list[str] | None = None
+
+    def write(self, rows: Sequence[Row], kept: Sequence[str] = ()) -> None:
         raise NotImplementedError
+
+    def _columns(self, kept: Sequence[str]) -> list[str]:
+        if self.kept is None:
+            self.kept = kept_names(kept)
+        return [*COLUMNS, *self.kept]
+
+    def _values(self, row: Row) -> tuple[Any, ...]:
+        """A row's kept values, as many as the columns fixed by the first write."""
+        width = len(self.kept or ())
+        values = tuple(row[4][:width])
+        return values + (None,) * (width - len(values))
 
     def finish(self) -> None:
         """Called once every row is written (a run that fails never gets here)."""
@@ -66,35 +90,39 @@ class _CsvWriter(Writer):
         self.writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
         self.header_written = False
 
-    def _header(self) -> None:
+    def _header(self, kept: Sequence[str] = ()) -> None:
         # Written with the first rows, not before: a run that fails before its first record
         # leaves stdout empty.
         if not self.header_written:
-            self.writer.writerow(COLUMNS)
+            self.writer.writerow(self._columns(kept))
             self.header_written = True
 
     def finish(self) -> None:
         self._header()  # a header-only input gives a header-only output
 
-    def write(self, rows: Sequence[tuple[Any, float | None, str | None, str]]) -> None:
-        self._header()
-        self.writer.writerows(
-            (ident, "" if score is None else f"{score:.6f}", label or "", error)
-            for ident, score, label, error in rows
-        )
+    def write(self, rows: Sequence[Row], kept: Sequence[str] = ()) -> None:
+        self._header(kept)
+        for row in rows:
+            ident, score, label, error, _ = row
+            shown = "" if score is None else f"{score:.6f}"
+            extra = [_as_text(v) for v in self._values(row)]
+            self.writer.writerow([ident, shown, label or "", error, *extra])
 
 
 class _JsonlWriter(Writer):
     def __init__(self, out: IO[str]) -> None:
         self.out = out
 
-    def write(self, rows: Sequence[tuple[Any, float | None, str | None, str]]) -> None:
-        for ident, score, label, error in rows:
+    def write(self, rows: Sequence[Row], kept: Sequence[str] = ()) -> None:
+        names = self._columns(kept)[len(COLUMNS) :]
+        for row in rows:
+            ident, score, label, error, _ = row
             record = {
                 "id": ident,
                 "score": None if score is None else round(float(score), 6),
                 "label": label,
                 "error": error,
+                **dict(zip(names, self._values(row), strict=True)),
             }
             self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
@@ -104,33 +132,44 @@ class _ParquetWriter(Writer):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        self.pa = pa
-        self.schema = pa.schema(
-            [
-                ("id", pa.string()),
-                ("score", pa.float32()),
-                ("label", pa.string()),
-                ("error", pa.string()),
-            ]
-        )
-        self.writer = pq.ParquetWriter(out, self.schema)
+        self.pa, self.pq, self.out = pa, pq, out
+        self.writer: Any = None
 
-    def write(self, rows: Sequence[tuple[Any, float | None, str | None, str]]) -> None:
+    def _open(self, kept: Sequence[str]) -> None:
+        pa = self.pa
+        fields = [
+            ("id", pa.string()),
+            ("score", pa.float32()),
+            ("label", pa.string()),
+            ("error", pa.string()),
+        ]
+        # Kept columns are written as text (JSON for nested values), whatever their type was.
+        fields += [(name, pa.string()) for name in self._columns(kept)[len(COLUMNS) :]]
+        self.schema = pa.schema(fields)
+        self.writer = self.pq.ParquetWriter(self.out, self.schema)
+
+    def write(self, rows: Sequence[Row], kept: Sequence[str] = ()) -> None:
+        if self.writer is None:
+            self._open(kept)
         if not rows:
             return
-        columns = list(zip(*rows, strict=True))
+        columns = list(zip(*(row[:4] for row in rows), strict=True))
+        extra = list(zip(*(self._values(row) for row in rows), strict=True))
         table = self.pa.table(
             [
                 [None if i is None else str(i) for i in columns[0]],
                 list(columns[1]),
                 list(columns[2]),
                 list(columns[3]),
+                *[[None if v is None else _as_text(v) for v in values] for values in extra],
             ],
             schema=self.schema,
         )
         self.writer.write_table(table)
 
     def close(self) -> None:
+        if self.writer is None:
+            self._open(())
         self.writer.close()
 
 
@@ -180,6 +219,15 @@ def open_output(path: str, fmt: str) -> Iterator[Writer]:
         context.__exit__(None, None, None)
     except OSError as error:
         raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def _as_text(value: Any) -> str:
+    """A kept value as text: strings as they are, None as empty, the rest as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _text_writer(out: IO[str], fmt: str) -> Writer:

@@ -1,0 +1,412 @@
+"""Score many files into an output folder: the job behind ``scorer batch IN... -o OUT/``.
+
+    from lstm_sentiment.runtime.jobs import JobOptions, run_job
+    summary = run_job(["reviews/", "more/*.jsonl"], "scored/", JobOptions(model="int8"))
+
+Inputs are files, folders (walked; names starting with ``.`` or ``_`` are skipped, as Ray
+skips them) and glob patterns, local or any fsspec URI (``s3://``, ``gs://``, ``file://``).
+Each input file gets one output file, ``OUT/<its path below the folder or pattern it was
+found by>``, with the data extension (and any compression extension) replaced by the output
+format's: ``reviews/2026/a.csv.gz`` → ``scored/2026/a.csv``. Each file is scored by
+``batch.score_file``, so every output holds exactly one record per input record, in order.
+
+``OUT/_manifest.json`` lists every input with its output, counts, status and error, the
+model's variant and SHA-256, and times; it is rewritten after every finished file. Run
+again, the job skips the inputs whose manifest entry is done with the same model and the
+same input size and modification time, and whose output exists; the rest are redone. Outputs
+appear only complete: a local file is renamed into place, an object-store object is uploaded
+whole (a PUT is atomic). A file that cannot be read fails alone; it is named in the manifest.
+The ``local`` engine scores the files one after another in this process; ``ray`` spreads
+them over a Ray cluster (``runtime/ray_engine.py``), with the same per-file code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from lstm_sentiment.runtime.atomic import atomic_output
+from lstm_sentiment.runtime.batch import BatchOptions, Summary, score_file
+from lstm_sentiment.runtime.errors import LstmSentimentError
+from lstm_sentiment.runtime.model import SentimentModel
+from lstm_sentiment.runtime.readers import InputSpec
+from lstm_sentiment.runtime.writers import OUTPUT_FORMATS
+
+MANIFEST = "_manifest.json"
+_DATA_SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".parquet", ".pq")
+_COMPRESSED_SUFFIXES = (".gz", ".gzip", ".bz2", ".xz")
+_FORMAT_SUFFIX = {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet"}
+
+
+class JobError(LstmSentimentError):
+    """The inputs or the output folder of a job cannot be used; nothing was scored."""
+
+
+@dataclass
+class JobOptions:
+    batch: BatchOptions = field(default_factory=BatchOptions)
+    spec: InputSpec = field(default_factory=lambda: InputSpec(""))  # reader options; no path
+    output_format: str = "csv"
+    resume: bool = True  # skip inputs the manifest says are done (same model, same input)
+    engine: str = "local"  # or "ray"
+    address: str | None = None  # Ray: "auto", "ray://HOST:PORT"; None starts a local one
+
+
+@dataclass
+class Task:
+    """One input file and where its scores go."""
+
+    input: str  # a local path or a URI
+    output: str  # a local path or a URI
+    fingerprint: dict[str, Any]  # size and modification time, to tell a changed input
+
+
+@dataclass
+class JobSummary:
+    entries: list[dict[str, Any]]
+    manifest: str
+    seconds: float
+
+    def count(self, status: str) -> int:
+        return sum(1 for e in self.entries if e["status"] == status)
+
+    @property
+    def errors(self) -> int:
+        return sum(e.get("errors", 0) for e in self.entries)
+
+    @property
+    def records(self) -> int:
+        return sum(e.get("records", 0) for e in self.entries if e["status"] != "failed")
+
+
+# -- planning: inputs to tasks ------------------------------------------------------------------
+
+
+def plan(inputs: list[str], out_dir: str, output_format: str) -> list[Task]:
+    """Expand ``inputs`` into tasks with their output names; refuse clashes before any work."""
+    if output_format not in OUTPUT_FORMATS:
+        raise JobError(f"unknown output format {output_format!r}; use {', '.join(OUTPUT_FORMATS)}")
+    tasks: list[Task] = []
+    outputs: dict[str, str] = {}
+    for given in inputs:
+        fs, _ = _fs(given)
+        found = list(_expand(given, out_dir))
+        if not found:
+            raise JobError(f"{given}: no input files found there")
+        for path, relative, info in found:
+            source = _unfs(given, fs, path)
+            name = _output_name(relative, output_format)
+            target = _join(out_dir, name)
+            if target in outputs:
+                raise JobError(
+                    f"{outputs[target]} and {source} would both be scored into {target}: "
+                    "rename one, or score them in separate jobs"
+                )
+            outputs[target] = source
+            fingerprint = {"size": info.get("size"), "modified": _modified(info)}
+            tasks.append(Task(source, target, fingerprint))
+    for task in tasks:
+        if _same_place(task.output, list(outputs.values())):
+            raise JobError(f"{task.output} is also an input: an output never replaces an input")
+    return tasks
+
+
+def _expand(given: str, out_dir: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(path in its filesystem, path relative to what found it, info) for every file."""
+    fs, path = _fs(given)
+    out_fs, out_path = _fs(out_dir)
+    excluded = out_path.rstrip("/") + "/" if type(fs) is type(out_fs) else None
+    if any(c in path for c in "*?["):
+        root = path[: min(path.index(c) for c in "*?[" if c in path)].rsplit("/", 1)[0]
+        for found, info in sorted(fs.glob(path, detail=True).items()):
+            if info["type"] == "file" and not _skipped(found, root, excluded):
+                yield found, found[len(root) :].lstrip("/"), info
+        return
+    if not fs.exists(path):
+        raise JobError(f"{given}: no such file or folder")
+    if fs.isdir(path):
+        root = path.rstrip("/")
+        for found, info in sorted(fs.find(path, detail=True).items()):
+            if not _skipped(found, root, excluded):
+                yield found, found[len(root) :].lstrip("/"), info
+        return
+    yield path, PurePosixPath(path).name, fs.info(path)
+
+
+def _skipped(path: str, root: str, excluded: str | None) -> bool:
+    """Hidden and ``_`` names below ``root`` (Ray's rule), and the job's own output folder."""
+    if excluded and (path + "/").startswith(excluded):
+        return True
+    parts = PurePosixPath(path[len(root) :].lstrip("/")).parts
+    return any(part.startswith((".", "_")) for part in parts)
+
+
+def _output_name(relative: str, output_format: str) -> str:
+    name = relative
+    for suffix in _COMPRESSED_SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    for suffix in _DATA_SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return name + _FORMAT_SUFFIX[output_format]
+
+
+# -- running --------------------------------------------------------------------------------------
+
+
+def run_job(
+    inputs: list[str],
+    out_dir: str,
+    options: JobOptions,
+    on_done: Callable[[dict[str, Any]], None] = lambda entry: None,
+) -> JobSummary:
+    """Score every input file into ``out_dir``; see the module docstring."""
+    started = time.perf_counter()
+    tasks = plan(inputs, out_dir, options.output_format)
+    model_path = SentimentModel.load(options.batch.model, "cpu").path  # checked before work
+    model = {"path": str(model_path), "sha256": _sha256(model_path), "variant": ""}
+    model["variant"] = str(SentimentModel.load(model_path, "cpu").metadata.get("variant", ""))
+    manifest = Manifest(_join(out_dir, MANIFEST), model, options.engine)
+    todo = [t for t in tasks if not (options.resume and manifest.done(t))]
+    for task in tasks:
+        if task not in todo:
+            entry = manifest.entries[task.input] | {"status": "done", "resumed": True}
+            manifest.record(entry)
+            on_done(entry)
+    manifest.save()
+    if options.engine == "ray":
+        from lstm_sentiment.runtime.ray_engine import run_on_ray
+
+        results = run_on_ray(todo, options, model_path)
+    else:
+        results = _run_locally(todo, options, model_path)
+    for entry in results:
+        manifest.record(entry)
+        manifest.save()
+        on_done(entry)
+    return JobSummary(
+        [manifest.entries[t.input] for t in tasks],
+        manifest.path,
+        time.perf_counter() - started,
+    )
+
+
+def _run_locally(
+    tasks: list[Task], options: JobOptions, model_path: Path
+) -> Iterator[dict[str, Any]]:
+    from lstm_sentiment.runtime.batch import parallelism
+
+    threads, workers = parallelism(options.batch.provider, options.batch.threads, None)
+    batch = dataclasses.replace(options.batch, workers=options.batch.workers or workers)
+    model = SentimentModel.load(model_path, options.batch.provider, threads)
+    for task in tasks:
+        yield score_task(task, options.spec, batch, options.output_format, model)
+
+
+def score_task(
+    task: Task,
+    spec: InputSpec,
+    batch: BatchOptions,
+    output_format: str,
+    model: SentimentModel,
+) -> dict[str, Any]:
+    """Score one input file into its output; a bad input gives a failed entry, not an error.
+
+    Remote inputs are copied to a local temporary file first and remote outputs are written
+    locally and uploaded whole, so that every reader and writer works on any store."""
+    started = time.perf_counter()
+    entry: dict[str, Any] = {"input": task.input, "output": task.output, **task.fingerprint}
+    batch = dataclasses.replace(batch, output_format=output_format)
+    try:
+        with tempfile.TemporaryDirectory(prefix="lstm-sentiment-") as work:
+            local_in = _local_copy(task.input, Path(work))
+            remote_out = _is_remote(task.output)
+            local_out = str(Path(work) / Path(task.output).name) if remote_out else task.output
+            if not remote_out:
+                Path(local_out).parent.mkdir(parents=True, exist_ok=True)
+            summary = score_file(dataclasses.replace(spec, path=local_in), local_out, batch, model)
+            if remote_out:
+                fs, path = _fs(task.output)
+                fs.put_file(local_out, path)
+    except LstmSentimentError as error:
+        entry |= {"status": "failed", "error": str(error)}
+    except OSError as error:
+        entry |= {"status": "failed", "error": f"{type(error).__name__}: {error}"}
+    else:
+        entry |= _counts(summary) | {"status": "done"}
+    entry["seconds"] = round(time.perf_counter() - started, 3)
+    entry["finished"] = _now()
+    entry["worker"] = f"{os.uname().nodename}:{os.getpid()}"
+    return entry
+
+
+def _counts(summary: Summary) -> dict[str, Any]:
+    return {
+        "records": summary.rows,
+        "scored": summary.scored,
+        "errors": summary.errors,
+        "first_errors": summary.first_errors,
+        "provider": summary.provider,
+    }
+
+
+# -- the manifest ---------------------------------------------------------------------------------
+
+
+class Manifest:
+    """The job's record of every input, kept in ``OUT/_manifest.json``."""
+
+    def __init__(self, path: str, model: dict[str, Any], engine: str) -> None:
+        self.path, self.model, self.engine = path, model, engine
+        self.started = _now()
+        self.entries: dict[str, dict[str, Any]] = {}
+        fs, where = _fs(path)
+        if fs.exists(where):
+            try:
+                previous = json.loads(fs.cat_file(where))
+                self.entries = {e["input"]: e for e in previous.get("inputs", [])}
+                self.previous_model = previous.get("model", {})
+            except (ValueError, KeyError, TypeError):
+                self.entries = {}  # a damaged manifest: every input is redone
+        self.previous_model = getattr(self, "previous_model", {})
+
+    def done(self, task: Task) -> bool:
+        entry = self.entries.get(task.input)
+        if not entry or entry.get("status") != "done":
+            return False
+        if self.previous_model.get("sha256") != self.model["sha256"]:
+            return False
+        if any(entry.get(k) != v for k, v in task.fingerprint.items()):
+            return False
+        if entry.get("output") != task.output:
+            return False
+        fs, path = _fs(task.output)
+        return bool(fs.exists(path))
+
+    def record(self, entry: dict[str, Any]) -> None:
+        self.entries[entry["input"]] = entry
+
+    def save(self) -> None:
+        text = json.dumps(
+            {
+                "model": self.model,
+                "engine": self.engine,
+                "started": self.started,
+                "updated": _now(),
+                "inputs": list(self.entries.values()),
+            },
+            indent=2,
+            default=str,
+        )
+        if _is_remote(self.path):
+            fs, path = _fs(self.path)
+            fs.pipe_file(path, text.encode())
+            return
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(Path(self.path), text=True) as out:
+            out.write(text + "\n")
+
+
+# -- files and object stores ----------------------------------------------------------------------
+
+
+def _fs(location: str) -> tuple[Any, str]:
+    try:
+        from fsspec.core import url_to_fs
+    except ImportError:
+        if _is_remote(location):
+            raise JobError(
+                f"{location}: object-store paths need fsspec: pip install 'lstm-sentiment[ray]' "
+                "(and s3fs or gcsfs for s3:// or gs://)"
+            ) from None
+        return _LocalFs(), str(Path(location).absolute())
+    try:
+        return url_to_fs(location)
+    except (ImportError, ValueError) as error:
+        raise JobError(f"{location}: {error}") from None
+
+
+def _is_remote(location: str) -> bool:
+    return "://" in location and not location.startswith("file://")
+
+
+def _unfs(given: str, fs: Any, path: str) -> str:
+    """A path found by ``fs`` as the user would write it (the URI scheme kept)."""
+    if _is_remote(given):
+        return fs.unstrip_protocol(path)
+    return path
+
+
+def _join(base: str, name: str) -> str:
+    return base.rstrip("/") + "/" + name if "://" in base else str(Path(base) / name)
+
+
+def _same_place(output: str, inputs: list[str]) -> bool:
+    if _is_remote(output):
+        return output in inputs
+    return any(not _is_remote(i) and Path(i).resolve() == Path(output).resolve() for i in inputs)
+
+
+def _local_copy(location: str, work: Path) -> str:
+    if not _is_remote(location):
+        return location.removeprefix("file://")
+    fs, path = _fs(location)
+    local = work / ("input-" + PurePosixPath(path).name)
+    fs.get_file(path, str(local))
+    return str(local)
+
+
+def _modified(info: dict[str, Any]) -> Any:
+    for key in ("mtime", "LastModified", "last_modified", "updated", "ETag"):
+        if info.get(key) is not None:
+            return str(info[key])
+    return None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class _LocalFs:
+    """The few filesystem calls a job makes, for installs without fsspec (local paths)."""
+
+    def exists(self, path: str) -> bool:
+        return Path(path).exists()
+
+    def isdir(self, path: str) -> bool:
+        return Path(path).is_dir()
+
+    def info(self, path: str) -> dict[str, Any]:
+        stat = Path(path).stat()
+        return {"type": "file", "size": stat.st_size, "mtime": stat.st_mtime}
+
+    def find(self, path: str, detail: bool = True) -> dict[str, dict[str, Any]]:
+        files = (p for p in Path(path).rglob("*") if p.is_file())
+        return {str(p): self.info(str(p)) for p in files}
+
+    def glob(self, pattern: str, detail: bool = True) -> dict[str, dict[str, Any]]:
+        import glob
+
+        return {p: self.info(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file()}
+
+    def cat_file(self, path: str) -> bytes:
+        return Path(path).read_bytes()
