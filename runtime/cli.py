@@ -179,31 +179,6 @@ def batch(
         _value(provider),
     )
     keep = None if keep_columns is None else _keep(keep_columns)
-    if _is_job(inputs, output, _value(engine)):
-        _batch_job(
-            inputs,
-            output,
-            BatchOptions(
-                model=model,
-                provider=provider_name,
-                batch_size=batch_size,
-                window=window,
-                threads=threads,
-                max_errors=max_errors,
-                workers=workers,
-            ),
-            InputSpec("", in_format, delimiter, encoding, text_column, id_column, None, keep),
-            out_format or "csv",
-            _value(engine),
-            address,
-            resume,
-            quiet,
-        )
-        return
-    input = inputs[0]
-    spec = InputSpec(input, in_format, delimiter, encoding, text_column, id_column, None, keep)
-    target = output or _default_output(input, out_format)
-    _refuse_overwriting_the_input(input, target)
     options = BatchOptions(
         model=model,
         provider=provider_name,
@@ -214,6 +189,16 @@ def batch(
         output_format=out_format,
         workers=workers,
     )
+    spec = InputSpec(inputs[0], in_format, delimiter, encoding, text_column, id_column, None, keep)
+    if _is_job(inputs, output, _value(engine)):
+        job_format = out_format or "csv"
+        _batch_job(
+            inputs, output, options, spec, job_format, _value(engine), address, resume, quiet
+        )
+        return
+    input = inputs[0]
+    target = output or _default_output(input, out_format)
+    _refuse_overwriting_the_input(input, target)
     threads, options.workers = parallelism(provider_name, threads, workers)
     loaded = _load(model, provider_name, threads)
     with Progress("scoring", enabled=not quiet) as progress:

@@ -23,7 +23,6 @@ them over a Ray cluster (``runtime/ray_engine.py``), with the same per-file code
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import tempfile
@@ -35,6 +34,7 @@ from typing import Any
 
 from lstm_sentiment.runtime.atomic import atomic_output
 from lstm_sentiment.runtime.batch import BatchOptions, Summary, score_file
+from lstm_sentiment.runtime.digest import file_sha256
 from lstm_sentiment.runtime.errors import LstmSentimentError
 from lstm_sentiment.runtime.model import SentimentModel
 from lstm_sentiment.runtime.readers import InputSpec
@@ -175,7 +175,7 @@ def run_job(
     started = time.perf_counter()
     tasks = plan(inputs, out_dir, options.output_format)
     model_path = SentimentModel.load(options.batch.model, "cpu").path  # checked before work
-    model = {"path": str(model_path), "sha256": _sha256(model_path), "variant": ""}
+    model = {"path": str(model_path), "sha256": file_sha256(model_path), "variant": ""}
     model["variant"] = str(SentimentModel.load(model_path, "cpu").metadata.get("variant", ""))
     manifest = Manifest(_join(out_dir, MANIFEST), model, options.engine)
     todo = [t for t in tasks if not (options.resume and manifest.done(t))]
@@ -372,14 +372,6 @@ def _modified(info: dict[str, Any]) -> Any:
         if info.get(key) is not None:
             return str(info[key])
     return None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _now() -> str:

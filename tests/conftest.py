@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -29,11 +31,29 @@ def find_archive() -> Path | None:
 def imdb_archive() -> Path:
     path = find_archive()
     if path is None or not path.exists():
-        message = f"the IMDb archive is missing: set {ARCHIVE_ENV} or put it at {SHARED_ARCHIVE}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message + " (under CI this is a failure, not a skip)")
-        pytest.skip(message)
+        required(f"the IMDb archive is missing: set {ARCHIVE_ENV} or put it at {SHARED_ARCHIVE}")
     return path
+
+
+def required(message: str) -> None:
+    """A missing tool or file fails the test under CI, and skips it elsewhere."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message + " (under CI this is a failure, not a skip)")
+    pytest.skip(message)
+
+
+def npm_install(folder: Path) -> None:
+    """``npm install`` the package.json in ``folder`` (pinned versions; no install scripts)."""
+    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
+    if missing:
+        required(f"{' and '.join(missing)} not found: the JavaScript sample cannot run")
+    subprocess.run(
+        ["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund"],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
 
 
 def synthetic_review(label: int, index: int) -> str:

@@ -4,7 +4,6 @@ samples/embed-node gives the Python runtime's probabilities for the same reviews
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from lstm_sentiment.runtime.model import MODELS_DIR, SentimentModel
 from lstm_sentiment.runtime.signature import VARIANTS
+from tests.conftest import npm_install
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "embed-node"
 REVIEWS = [
@@ -27,12 +27,6 @@ REVIEWS = [
 
 @pytest.fixture(scope="module")
 def node_sample(tmp_path_factory) -> Path:
-    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
-    if missing:
-        message = f"{' and '.join(missing)} not found: the Node.js sample cannot run"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
     root = tmp_path_factory.mktemp("samples")
     folder, web = root / "embed-node", root / "web"
     folder.mkdir()
@@ -41,13 +35,7 @@ def node_sample(tmp_path_factory) -> Path:
         shutil.copy(SAMPLE / name, folder / name)
     for name in ("package.json", "metadata.js"):  # the metadata reader it shares with the page
         shutil.copy(SAMPLE.parent / "web" / name, web / name)
-    subprocess.run(
-        ["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund"],
-        cwd=folder,
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+    npm_install(folder)
     return folder
 
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import os
 import shutil
-import subprocess
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -27,6 +25,7 @@ from typer.testing import CliRunner
 from lstm_sentiment.runtime.cli import app as scorer
 from lstm_sentiment.runtime.model import MODELS_DIR, SentimentModel
 from lstm_sentiment.runtime.signature import VARIANTS
+from tests.conftest import npm_install, required
 
 PAGE = Path(__file__).resolve().parents[1] / "samples" / "web"
 PAGE_FILES = ("index.html", "app.js", "metadata.js", "package.json")
@@ -48,31 +47,17 @@ REVIEWS = [
 ]
 
 
-def _missing(message: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message + " (under CI this is a failure, not a skip)")
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[str]:
     """The page, onnxruntime-web as its package.json pins it, and the shipped raw-text
     models, served on 127.0.0.1."""
-    if shutil.which("npm") is None:
-        _missing("npm not found: onnxruntime-web cannot be installed for the page")
     root = tmp_path_factory.mktemp("web")
     for name in PAGE_FILES:
         shutil.copy(PAGE / name, root / name)
     (root / "models").mkdir()
     for variant in ("text-fp32", "text-int8"):
         shutil.copy(MODELS_DIR / VARIANTS[variant].file, root / "models")
-    subprocess.run(
-        ["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund"],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+    npm_install(root)
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -92,7 +77,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 def browser():
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
-        _missing("Debian's chromium is not installed (apt-get install chromium)")
+        required("Debian's chromium is not installed (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs the dev extra")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)

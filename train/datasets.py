@@ -18,7 +18,6 @@ the run never trained on, and refuse a file that changed since (its SHA-256 diff
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import sys
 from collections import Counter
@@ -30,6 +29,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from lstm_sentiment.runtime.contract import tokenize
+from lstm_sentiment.runtime.digest import file_sha256
 from lstm_sentiment.runtime.errors import LstmSentimentError
 from lstm_sentiment.runtime.labels import label_text, order_labels
 from lstm_sentiment.runtime.readers import InputSpec, open_input
@@ -213,7 +213,7 @@ class FileData:
         def file(source: FileSource | None) -> dict[str, Any] | None:
             if source is None:
                 return None
-            return {**dataclasses.asdict(source), "sha256": _sha256(Path(source.path))}
+            return {**dataclasses.asdict(source), "sha256": file_sha256(Path(source.path))}
 
         return {
             "kind": "file",
@@ -242,7 +242,7 @@ class FileData:
         def source(entry: dict[str, Any] | None) -> FileSource | None:
             if entry is None or "path" not in entry:
                 return None
-            found = _sha256(Path(entry["path"]))
+            found = file_sha256(Path(entry["path"]))
             if found != entry["sha256"]:
                 raise DataFileError(
                     f"{entry['path']} changed since the run was trained (its SHA-256 differs), "
@@ -324,7 +324,7 @@ def _read_rows(source: FileSource, *, labelled: bool, say: Say = _warn) -> _Rows
     if not path.is_file():
         raise DataFileError(f"no file at {source.path}")
     label_column = _label_column(source) if labelled else None
-    rows = _Rows([], [], sha256=_sha256(path))
+    rows = _Rows([], [], sha256=file_sha256(path))
     with open_input(source.spec(label_column)) as records:
         for record in records:
             rows.records += 1
@@ -403,11 +403,3 @@ def _refuse_no_words(source: FileSource, reviews: list[Review]) -> None:
             f"{source.path}: no vocabulary left after the text contract: none of its "
             f"{len(reviews):,} texts holds a word it reads (runs of ASCII letters and digits)"
         )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -1,0 +1,79 @@
+"""Benchmark: ``scorer batch`` on many files, the local engine against the Ray engine.
+
+    python -m lstm_sentiment.export.scale_benchmark [--data PATH] [--files 8] [--repeats 3]
+
+Writes ``--files`` copies of the 25,000-review IMDb test split as CSV files, then scores the
+folder with ``scorer batch DIR -o OUT/ --model int8`` in a fresh process for each engine,
+alternating engines, ``--repeats`` times: the local engine (one process, one batch per
+core) and ``--engine ray`` (a local Ray instance started by that process, one actor per
+CPU). Prints each run, the medians, reviews/s per engine and per worker CPU, and the ratio
+ray/local. The Ray figure includes starting Ray and its workers (a few seconds), which a
+standing cluster would not pay per job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lstm_sentiment.export.machine import machine
+from lstm_sentiment.train import imdb
+
+
+def run_job(folder: Path, out: Path, engine: str) -> float:
+    command = [sys.executable, "-m", "lstm_sentiment.runtime", "batch", str(folder),
+               "-o", f"{out}/", "--model", "int8", "--engine", engine, "--no-resume",
+               "--quiet"]  # fmt: skip
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    seconds = time.perf_counter() - started
+    if result.returncode not in (0, 3):
+        raise RuntimeError(f"scorer batch --engine {engine} failed: {result.stderr[-2000:]}")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--files", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    try:
+        reviews = imdb.load_split(imdb.resolve_source(args.data), "test")
+    except imdb.DataError as error:
+        sys.exit(f"error: {error}")
+    cpus = os.cpu_count() or 1
+    total = len(reviews) * args.files
+    print(f"machine: {machine()}")
+    print(f"{args.files} files x {len(reviews):,} reviews = {total:,} reviews; int8 model")
+    with tempfile.TemporaryDirectory(prefix="scale-benchmark-") as work:
+        folder = Path(work) / "in"
+        folder.mkdir()
+        for i in range(args.files):
+            imdb.write_csv(reviews, folder / f"part-{i:03d}.csv")
+        seconds: dict[str, list[float]] = {"local": [], "ray": []}
+        for repeat in range(args.repeats):
+            for engine in ("local", "ray"):
+                taken = run_job(folder, Path(work) / f"out-{engine}", engine)
+                seconds[engine].append(taken)
+                print(f"  run {repeat + 1}, {engine}: {taken:.1f} s", flush=True)
+    print()
+    print("| engine | median s | reviews/s | reviews/s per worker CPU |")
+    print("| --- | --- | --- | --- |")
+    speed = {}
+    for engine, runs in seconds.items():
+        median = statistics.median(runs)
+        speed[engine] = total / median
+        print(f"| {engine} | {median:.1f} | {speed[engine]:,.0f} | {speed[engine] / cpus:,.0f} |")
+    print(f"\nray / local reviews/s: {speed['ray'] / speed['local']:.2f} ({cpus} CPUs)")
+
+
+if __name__ == "__main__":
+    main()
