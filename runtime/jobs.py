@@ -174,9 +174,10 @@ def run_job(
     """Score every input file into ``out_dir``; see the module docstring."""
     started = time.perf_counter()
     tasks = plan(inputs, out_dir, options.output_format)
-    model_path = SentimentModel.load(options.batch.model, "cpu").path  # checked before work
-    model = {"path": str(model_path), "sha256": file_sha256(model_path), "variant": ""}
-    model["variant"] = str(SentimentModel.load(model_path, "cpu").metadata.get("variant", ""))
+    checked = SentimentModel.load(options.batch.model, "cpu")  # refused before any work
+    model_path = checked.path
+    variant = str(checked.metadata.get("variant", ""))
+    model = {"path": str(model_path), "sha256": file_sha256(model_path), "variant": variant}
     manifest = Manifest(_join(out_dir, MANIFEST), model, options.engine)
     todo = [t for t in tasks if not (options.resume and manifest.done(t))]
     for task in tasks:

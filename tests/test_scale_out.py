@@ -333,3 +333,15 @@ def test_inputs_and_outputs_in_an_s3_bucket(tmp_path, s3):
     result = job("s3://reviews/in/", "-o", "s3://reviews/out/")  # all done: all skipped
     listed = json.loads(s3.cat_file("reviews/out/_manifest.json"))["inputs"]
     assert result.exit_code == 3 and all(e.get("resumed") for e in listed)
+
+
+def test_a_base_install_without_fsspec_runs_local_jobs(tmp_path, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "fsspec.core", None)
+    write_inputs(tmp_path / "in" / "sub")
+    result = job(str(tmp_path / "in"), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 3, result.output
+    assert (tmp_path / "out" / "sub" / "a.csv").is_file()
+    assert job(str(tmp_path / "in" / "*" / "*.csv"), "-o", str(tmp_path / "g")).exit_code == 3
+    assert (tmp_path / "g" / "sub" / "a.csv").is_file()
+    result = job("s3://bucket/x/", "-o", str(tmp_path / "out"))
+    assert result.exit_code == 2 and "need fsspec" in result.output
