@@ -295,3 +295,26 @@ def test_own_labelled_file_trains_exports_and_scores_with_its_label_names(tmp_pa
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["reviews"] == len(unseen) and report["models"][0]["accuracy"] > 0.65
+
+
+def test_the_release_recipe_learns_from_an_unlabelled_file_too(tmp_path):
+    pytest.importorskip("keras", reason="needs the train extra")
+    data = write_csv(tmp_path / "d.csv", labelled_rows(40))
+    unlabelled = tmp_path / "u.jsonl"
+    unlabelled.write_text(
+        "".join(json.dumps({"body": synthetic_review(i % 2, 500 + i)}) + "\n" for i in range(30))
+    )
+    run = tmp_path / "run"
+    result = runner.invoke(
+        app,
+        ["train", "--recipe", "release", "--data", str(data), *TEXT, "--label-column",
+         "verdict", "--positive", "good", "--unlabelled", str(unlabelled), "--out", str(run),
+         "--epochs", "1",
+         "--max-length", "24", "--embedding-dim", "8", "--lstm1-units", "8",
+         "--lstm2-units", "4", "--vocab-size", "200", "--batch-size", "8"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    training = json.loads((run / "training.json").read_text())
+    assert training["student_texts"]["unlabelled"] == 30
+    assert training["data"]["unlabelled"] == "u.jsonl" and training["data"]["file"] == "d.csv"
+    assert json.loads((run / "data.json").read_text())["unlabelled"]["path"] == str(unlabelled)
