@@ -218,6 +218,9 @@ def _keep(value: str) -> str | tuple[str, ...]:
     return names
 
 
+_OUTPUT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet", ".pq")
+
+
 def _is_job(inputs: list[str], output: str | None, engine: str) -> bool:
     """Several files (or a folder, a pattern, a URI, the Ray engine) make a job."""
     if len(inputs) != 1 or engine != "local":
@@ -250,6 +253,11 @@ def _batch_job(
 
     if output is None or output == "-":
         raise fail("several inputs (or a folder, a pattern, --engine ray) need -o OUTPUT-FOLDER")
+    if Path(output).suffix.lower() in _OUTPUT_SUFFIXES and not Path(output).is_dir():
+        raise fail(
+            f"-o {output} names a file, but several inputs (or a folder, a pattern, --engine "
+            "ray) are scored into an output folder, one file each: pass -o FOLDER/"
+        )
     if "-" in inputs:
         raise fail("stdin (-) can only be scored alone")
     job = JobOptions(options, spec, output_format, resume, engine, address)

@@ -193,8 +193,11 @@ def test_an_unwritable_output_folder_exits_2(tmp_path):
     source = write(tmp_path, "in.csv", "review\ngood\n")
     result = scorer(str(source), "-o", str(tmp_path / "missing" / "out.csv"))
     assert result.exit_code == 2 and "cannot write" in result.output
-    result = scorer(str(source), "-o", str(tmp_path))
-    assert result.exit_code == 2 and "folder" in result.output
+    result = scorer(str(source), "-o", str(tmp_path))  # its own folder: would replace it
+    assert result.exit_code == 2 and "never replaces an input" in result.output
+    (tmp_path / "scored").mkdir()
+    result = scorer(str(source), "-o", str(tmp_path / "scored"))  # a folder: a file in it
+    assert result.exit_code == 0 and (tmp_path / "scored" / "in.csv").is_file()
 
 
 def test_an_unreadable_input_exits_2(tmp_path):
@@ -458,9 +461,12 @@ def test_the_encoding_hint_never_suggests_the_encoding_given(tmp_path):
     assert result.exit_code == 2 and "--encoding cp1252" not in result.output
 
 
-def test_a_folder_as_input_is_called_a_folder(tmp_path):
+def test_a_folder_as_input_is_scored_into_a_folder_not_a_file(tmp_path):
+    result = scorer(str(tmp_path), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 2 and "no input files found" in result.output
+    write(tmp_path, "in.csv", "review\ngood\n")
     result = scorer(str(tmp_path), "-o", str(tmp_path / "o.csv"))
-    assert result.exit_code == 2 and "is a folder" in result.output
+    assert result.exit_code == 2 and "pass -o FOLDER/" in result.output
     assert "--format" not in result.output
 
 
