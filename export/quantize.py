@@ -3,11 +3,11 @@
     python -m lstm_sentiment.export.quantize_sweep runs/textbook/export/lstm-sentiment-fp32.onnx
 
 The default options were chosen by that sweep (every weight type x per-channel x
-reduce_range x op-type set, on the full 25,000-review test split; the figures are in the
-model card). All three op types are quantized: the embedding's Gather holds 93% of the
-weights, so quantizing only LSTM and MatMul saves almost nothing. ``reduce_range`` (7-bit
-weights) avoids the int8 saturation that CPUs without VNNI can hit and measured the highest
-label agreement with fp32.
+reduce_range x op-type set, on the full 25,000-review test split, by label agreement with
+fp32). All three op types are quantized: the embedding's Gather holds 93% of the weights, so
+quantizing only LSTM and MatMul saves almost nothing. ``reduce_range`` (7-bit weights) avoids
+the int8 saturation that CPUs without VNNI can hit. Per-channel scales agreed with fp32 on
+99.94% of labels on the release model against per-tensor's 99.81%, at the same size.
 
 The result uses onnxruntime contrib operators (``com.microsoft.DynamicQuantizeLSTM``,
 ``com.microsoft.DynamicQuantizeMatMul``/``MatMulInteger``) and so runs on onnxruntime only.
@@ -23,7 +23,7 @@ from typing import Any
 @dataclass(frozen=True)
 class QuantOptions:
     weight_type: str = "QInt8"  # or "QUInt8"
-    per_channel: bool = False
+    per_channel: bool = True
     reduce_range: bool = True
     op_types: tuple[str, ...] = field(default=("Gather", "LSTM", "MatMul"))
 

@@ -2,15 +2,17 @@
 models, on the 25,000 test reviews and on the short-review set cut from them.
 
     python -m lstm_sentiment.export.recipes --textbook runs/textbook-models \\
-        --release runtime/models [--data PATH] [--repeats 3] [--json recipes.json]
+        --release runtime/models [--also "release 2.0.0=DIR"] [--data PATH] [--repeats 3] \\
+        [--json recipes.json]
 
-``--textbook`` and ``--release`` are folders written by ``lstm-sentiment export``. For each
+``--textbook``, ``--release`` and each ``--also NAME=DIR`` are folders written by
+``lstm-sentiment export``. For each
 model file: test accuracy, short-review accuracy (``train/short_texts.py``: the last two
 sentences of test reviews rated 1-2 or 9-10 stars), ``scorer batch`` reviews/s end to end
 (CSV in and out, a fresh process, median of ``--repeats``), file size and the training
-minutes its metadata records. The teacher row trains the release model's teacher (as its
-metadata names it) on the 25,000 labelled training reviews, then times its scoring in this
-process. The test split is only measured here, never used for a choice.
+minutes its metadata records. A teacher row for each teacher the release models name in
+their metadata trains it on the 25,000 labelled training reviews, then times its scoring in
+this process. The test split is only measured here, never used for a choice.
 """
 
 from __future__ import annotations
@@ -95,6 +97,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--textbook", type=Path, required=True, help="exported textbook models")
     parser.add_argument("--release", type=Path, required=True, help="exported release models")
+    parser.add_argument(
+        "--also", action="append", default=[], help="NAME=DIR: more exported models (repeat)"
+    )
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
@@ -109,14 +114,25 @@ def main() -> None:
     short = ([t for t, _ in pairs], np.array([label for _, label in pairs], dtype=bool))
     print(f"machine: {machine()}")
     print(f"test reviews: {len(test[0]):,}; short reviews: {len(short[0]):,}", flush=True)
-    # The release model's own teacher; models from before the choice existed had nblr.
-    release = SentimentModel.load(args.release / VARIANTS["fp32"].file, "cpu")
-    kind = (release.metadata.get("training_config") or {}).get("teacher", "nblr")
-    rows = [teacher_row(source, test, short, kind)]
+    folders = [("textbook", args.textbook)]
+    for also in args.also:
+        name, _, folder = also.partition("=")
+        if not folder:
+            sys.exit(f"error: --also takes NAME=DIR, got {also!r}")
+        folders.append((name, Path(folder)))
+    folders.append(("release", args.release))
+    # Each distilled model's own teacher; models from before the choice existed had nblr.
+    kinds = []
+    for _, folder in folders[1:]:
+        metadata = SentimentModel.load(folder / VARIANTS["fp32"].file, "cpu").metadata
+        kind = (metadata.get("training_config") or {}).get("teacher", "nblr")
+        if kind not in kinds:
+            kinds.append(kind)
+    rows = [teacher_row(source, test, short, kind) for kind in kinds]
     with tempfile.TemporaryDirectory() as work:
         test_csv = Path(work) / "imdb-test.csv"
         imdb.write_csv(reviews, test_csv)
-        for label, folder in (("textbook", args.textbook), ("release", args.release)):
+        for label, folder in folders:
             for variant in ("fp32", "int8"):
                 path = folder / VARIANTS[variant].file
                 rows.append(

@@ -55,7 +55,7 @@ def batch_seconds(page: Page, url: str, reviews: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--copies", type=int, default=200)
+    parser.add_argument("--copies", type=int, default=40)
     args = parser.parse_args()
     chromium = shutil.which("chromium")
     if chromium is None:
