@@ -272,6 +272,7 @@ class Manifest:
         self.path, self.model, self.engine = path, model, engine
         self.started = _now()
         self.entries: dict[str, dict[str, Any]] = {}
+        self.previous_model: dict[str, Any] = {}
         fs, where = _fs(path)
         if fs.exists(where):
             try:
@@ -280,7 +281,6 @@ class Manifest:
                 self.previous_model = previous.get("model", {})
             except (ValueError, KeyError, TypeError):
                 self.entries = {}  # a damaged manifest: every input is redone
-        self.previous_model = getattr(self, "previous_model", {})
 
     def done(self, task: Task) -> bool:
         entry = self.entries.get(task.input)

@@ -18,6 +18,7 @@ Also, for pipelines that already hold a ``ray.data.Dataset``:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from collections.abc import Iterator
@@ -105,10 +106,9 @@ def run_on_ray(tasks: list[Any], options: Any, model_path: Path) -> Iterator[dic
         max_restarts=-1,
         max_task_retries=RETRIES,
     )(_FileScorer)
-    batch = BatchOptions(
-        **{**options.batch.__dict__, "provider": plan.provider, "threads": 1,
-           "workers": plan.cpus_per_worker}
-    )  # fmt: skip
+    batch = dataclasses.replace(
+        options.batch, provider=plan.provider, threads=1, workers=plan.cpus_per_worker
+    )
     actors = [
         worker_class.remote(model_path.name, batch, options.spec, options.output_format)
         for _ in range(plan.workers)
