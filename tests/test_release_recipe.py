@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from lstm_sentiment.export.cli import app
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import RECIPES, TrainConfig
-from lstm_sentiment.train.short_texts import crops, ending, sentences, short_reviews
+from lstm_sentiment.train.short_texts import crops, ending, endings, sentences, short_reviews
 from lstm_sentiment.train.teacher import Teacher, TeacherError, cross_fit
-from tests.conftest import synthetic_review, tiny_layout, write_archive
+from tests.conftest import POSITIVE_WORDS, synthetic_review, tiny_layout, write_archive
 
 pytest.importorskip("keras", reason="the training tests need the 'train' extra")
 
@@ -105,6 +105,53 @@ def test_crops_are_runs_of_sentences_of_their_parent():
     for crop, parent in zip(found, parents, strict=True):
         assert crop in texts[parent] or all(s in texts[parent] for s in sentences(crop))
     assert crops(texts, per_review=3, seed=1)[0] == found  # seeded
+
+
+def test_endings_are_the_last_one_to_three_sentences_of_their_parent():
+    texts = ["One two three. Four five six. Seven eight nine. Ten eleven twelve.", "?", "A b c."]
+    found, parents = endings(texts, seed=3)
+    assert parents.tolist() == [0, 2]  # a text with no words gives no ending
+    assert texts[0].endswith(found[0]) and found[0].endswith("Ten eleven twelve.")
+    assert found[1] == "A b c."
+    sizes = {len(sentences(endings(texts[:1], seed=s)[0][0])) for s in range(30)}
+    assert sizes == {1, 2, 3}
+    assert endings(texts, seed=3)[0] == found  # seeded
+
+
+def test_crops_of_labelled_reviews_mix_in_their_reviews_label(tmp_path):
+    from lstm_sentiment.train.distill import build_corpus
+
+    texts, labels = synthetic(40)
+    labelled = [imdb.Review(f"train/x/{i}", "train", int(y), 8 if y else 2, t)
+                for i, (t, y) in enumerate(zip(texts, labels, strict=True))]  # fmt: skip
+    unlabelled = [imdb.Review(f"unsup/{i}", "unsup", None, 0, t) for i, t in enumerate(texts)]
+    cache = tmp_path / "teacher.npz"
+
+    def corpus(**changes):
+        config = TrainConfig.for_recipe("release", **{**TINY_NET, **changes})
+        return build_corpus(config, labelled, unlabelled, cache, say=lambda m: None)
+
+    plain = corpus(crops_per_review=1, ending_crops=False)
+    both = corpus(crops_per_review=1, ending_crops=True, crop_label_weight=0.0)
+    # Every review has an ending, so the crops double, labelled and unlabelled alike.
+    for kind in ("labelled_crops", "unlabelled_crops"):
+        assert both.kinds[kind] == 2 * plain.kinds[kind]
+    start = both.kinds["labelled"] + both.kinds["unlabelled"]
+    crop_rows = slice(start, start + both.kinds["labelled_crops"])
+    teacher = both.targets[crop_rows]
+    assert not set(np.round(teacher, 3).tolist()) <= {0.0, 1.0}  # soft: the teacher's
+    as_labels = corpus(crops_per_review=1, ending_crops=True, crop_label_weight=1.0)
+    hard = as_labels.targets[crop_rows]
+    assert set(hard.tolist()) == {0.0, 1.0}
+    half = corpus(crops_per_review=1, ending_crops=True, crop_label_weight=0.5)
+    np.testing.assert_allclose(half.targets[crop_rows], (hard + teacher) / 2, atol=1e-6)
+    # Endings (the second half of the crops) end with their review's last sentiment word, so
+    # each one's hard target must be the label that word belongs to.
+    ends = as_labels.texts[crop_rows][plain.kinds["labelled_crops"] :]
+    positive = [any(word in text.lower() for word in POSITIVE_WORDS) for text in ends]
+    assert hard[plain.kinds["labelled_crops"] :].tolist() == [float(p) for p in positive]
+    np.testing.assert_array_equal(as_labels.targets[start + as_labels.kinds["labelled_crops"] :],
+                                  both.targets[start + both.kinds["labelled_crops"] :])  # fmt: skip
 
 
 def test_short_reviews_keep_clear_ratings_and_short_endings_only():

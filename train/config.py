@@ -44,7 +44,9 @@ class TrainConfig:
     unlabelled: bool = False  # also learn the teacher's scores of the unlabelled reviews
     unlabelled_limit: int | None = None  # use only this many unlabelled reviews
     crops_per_review: int = 0  # teacher-scored crops of 1-3 sentences cut from each review
+    ending_crops: bool = False  # also crop each review's last 1-3 sentences (its verdict)
     label_weight: float = 1.0  # labelled targets: this share true label, the rest teacher
+    crop_label_weight: float = 0.0  # crops of labelled reviews: this share the review's label
     lr_schedule: str = "constant"  # or "cosine" (decays to 0 over all epochs)
     clipnorm: float | None = None  # clip each gradient to this norm
 
@@ -77,11 +79,12 @@ class TrainConfig:
             "teacher_folds must be 0 (no teacher) or >= 2": self.teacher_folds == 0
             or self.teacher_folds >= 2,
             "unlabelled reviews and crops need a teacher (teacher_folds >= 2)": self.distils
-            or (not self.unlabelled and self.crops_per_review == 0),
+            or (not self.unlabelled and self.crops_per_review == 0 and not self.ending_crops),
             "unlabelled_limit must be >= 1": self.unlabelled_limit is None
             or self.unlabelled_limit >= 1,
             "crops_per_review must be >= 0": self.crops_per_review >= 0,
             "label_weight must be in [0, 1]": 0 <= self.label_weight <= 1,
+            "crop_label_weight must be in [0, 1]": 0 <= self.crop_label_weight <= 1,
             "lr_schedule must be 'constant' or 'cosine'": self.lr_schedule
             in ("constant", "cosine"),
             "clipnorm must be > 0": self.clipnorm is None or self.clipnorm > 0,

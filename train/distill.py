@@ -35,7 +35,7 @@ from lstm_sentiment.runtime.metrics import accuracy
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
 from lstm_sentiment.train.datasets import hold_out
-from lstm_sentiment.train.short_texts import crops, short_reviews
+from lstm_sentiment.train.short_texts import crops, endings, short_reviews
 from lstm_sentiment.train.teacher import Teacher, cross_fit
 
 TEACHER_FILE = "teacher.npz"
@@ -91,8 +91,8 @@ def build_corpus(
     if config.unlabelled and not free_texts:
         raise RunError("the recipe learns from unlabelled reviews, but none were found")
 
-    fit_crops, fit_parents = crops(fit_texts, config.crops_per_review, config.seed)
-    free_crops, _ = crops(free_texts, config.crops_per_review, config.seed + 1)
+    fit_crops, fit_parents = _cut(fit_texts, config, config.seed)
+    free_crops, _ = _cut(free_texts, config, config.seed + 1)
     val_texts = [r.text for r in val]
     val_short = short_reviews(val)
     key = _teacher_key(config, fit_texts, free_texts, val_texts)
@@ -127,13 +127,13 @@ def build_corpus(
         say("teacher: reusing the scores in " + str(cache))
         scores = cached
 
-    w = config.label_weight
+    w, cw = config.label_weight, config.crop_label_weight
     texts = fit_texts + free_texts + fit_crops + free_crops
     targets = np.concatenate(
         [
             w * fit_labels + (1 - w) * scores["labelled"],
             scores["unlabelled"],
-            scores["labelled_crops"],
+            cw * fit_labels[fit_parents] + (1 - cw) * scores["labelled_crops"],
             scores["unlabelled_crops"],
         ]
     ).astype(np.float32)
@@ -151,6 +151,16 @@ def build_corpus(
         "unlabelled_crops": len(free_crops),
     }
     return Corpus(texts, targets, kinds, val_texts, val_labels, val_short, figures)
+
+
+def _cut(texts: list[str], config: TrainConfig, seed: int) -> tuple[list[str], np.ndarray]:
+    """The config's crops of ``texts`` (random runs of sentences, then endings), each with the
+    index of the text it was cut from."""
+    cut, parents = crops(texts, config.crops_per_review, seed)
+    if config.ending_crops:
+        ends, end_parents = endings(texts, seed + 2)
+        cut, parents = cut + ends, np.concatenate([parents, end_parents])
+    return cut, parents
 
 
 def fit_student(
@@ -385,6 +395,7 @@ def _teacher_key(config: TrainConfig, *parts: Sequence[str]) -> str:
             "teacher_folds",
             "teacher",
             "crops_per_review",
+            "ending_crops",
             "contract_version",
         )
     }

@@ -59,6 +59,26 @@ def crops(
     return out, np.array(parents, dtype=np.int64)
 
 
+def endings(
+    texts: Sequence[str], seed: int = 0, min_words: int = 3
+) -> tuple[list[str], np.ndarray]:
+    """The last 1-3 sentences (a random count) of each text, with the index of its text.
+
+    Reviewers tend to sum up at the end, and short reviews read like such verdicts, so the
+    release recipe can train on endings as well as on crops from anywhere. Endings with fewer
+    than ``min_words`` tokens are left out.
+    """
+    rng = np.random.default_rng(seed)
+    out: list[str] = []
+    parents: list[int] = []
+    for index, text in enumerate(texts):
+        crop = ending(text, int(rng.integers(1, 4)))
+        if len(tokenize(crop)) >= min_words:
+            out.append(crop)
+            parents.append(index)
+    return out, np.array(parents, dtype=np.int64)
+
+
 def ending(text: str, count: int = 2) -> str:
     """The last ``count`` sentences of a text."""
     return " ".join(sentences(text)[-count:])
