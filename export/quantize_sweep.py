@@ -1,11 +1,13 @@
-"""Measure every dynamic-quantization option on the test split, side by side in one run.
+"""Measure every dynamic-quantization option side by side in one run.
 
     python -m lstm_sentiment.export.quantize_sweep runtime/models/lstm-sentiment-fp32.onnx \
-        [--data PATH] [--limit-per-label N]
+        [--data PATH] [--split train|test] [--limit-per-label N]
 
-For each weight type x per-channel x reduce_range x op-type set it prints test accuracy,
-the drop against fp32, label agreement, max and mean |Δp|, model-only scoring time and file
-size. ``export/quantize.py`` takes its defaults from this table.
+For each weight type x per-channel x reduce_range x op-type set it prints accuracy, the drop
+against fp32, label agreement, max and mean |Δp|, model-only scoring time and file size.
+``export/quantize.py`` takes its defaults from this table. It reads the training split by
+default: the choice rests on how far int8 strays from fp32 (agreement, |Δp|), which needs no
+unseen reviews, and the test split stays for the final figures (``--split test``).
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from lstm_sentiment.train.fit import subset
 OP_SETS = (("Gather", "LSTM", "MatMul"), ("LSTM", "MatMul"), ("Gather",))
 
 
-def sweep(fp32_path: Path, source: Path | None, limit_per_label: int | None) -> None:
+def sweep(
+    fp32_path: Path, source: Path | None, limit_per_label: int | None, split: str = "train"
+) -> None:
     reviews = imdb.load_split(
-        imdb.resolve_source(source), "test", check_counts=limit_per_label is None
+        imdb.resolve_source(source), split, check_counts=limit_per_label is None
     )
     if limit_per_label:
         reviews = subset(reviews, limit_per_label, 0)
@@ -47,6 +51,7 @@ def sweep(fp32_path: Path, source: Path | None, limit_per_label: int | None) -> 
     threshold = fp32.threshold
     base_acc = float(np.mean((base >= threshold) == labels))
     print(f"machine: {machine()}")
+    print(f"{len(reviews):,} reviews of the {split} split")
     print(f"fp32: accuracy {base_acc:.4f}, {base_seconds:.1f} s, {fp32_path.stat().st_size:,} B")
     columns = ("weight", "per_ch", "reduce", "ops", "acc", "drop_pt", "agree", "max_dp")
     print("  ".join(columns + ("mean_dp", "secs", "bytes")))
@@ -74,9 +79,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("fp32", type=Path)
     parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--split", choices=("train", "test"), default="train")
     parser.add_argument("--limit-per-label", type=int, default=None)
     args = parser.parse_args()
     try:
-        sweep(args.fp32, args.data, args.limit_per_label)
+        sweep(args.fp32, args.data, args.limit_per_label, args.split)
     except imdb.DataError as error:
         sys.exit(f"error: {error}")

@@ -89,6 +89,14 @@ def test_data_csv_sample_is_seeded_and_balanced(tiny_archive, tmp_path):
             ["train", "-o", "m", "--data", "{archive}", "--config", "/no/config.json"],
             "bad training config",
         ),
+        (
+            ["train", "-o", "m", "--data", "{archive}", "--config", "{list_json}"],
+            "no JSON object of settings",
+        ),
+        (
+            ["train", "-o", "m", "--data", "{archive}", "--config", "{typo_json}"],
+            "unknown training config keys: epoch",
+        ),
         (["evaluate", "{empty_dir}", "--data", "{archive}"], "not a trained model folder"),
     ],
 )
@@ -97,7 +105,10 @@ def test_bad_input_is_one_clear_line_and_exit_2(tiny_archive, tmp_path, monkeypa
     corrupt = tmp_path / "corrupt.tar.gz"
     corrupt.write_bytes(b"\x1f\x8b not really gzip")
     (tmp_path / "empty").mkdir()
-    values = {"archive": tiny_archive, "corrupt": corrupt, "empty_dir": tmp_path / "empty"}
+    (tmp_path / "list.json").write_text("[1, 2]")
+    (tmp_path / "typo.json").write_text('{"recipe": "release", "epoch": 3}')
+    values = {"archive": tiny_archive, "corrupt": corrupt, "empty_dir": tmp_path / "empty",
+              "list_json": tmp_path / "list.json", "typo_json": tmp_path / "typo.json"}  # fmt: skip
     result = run(*[a.format(**values) for a in args])
     assert result.exit_code == 2, result.output
     assert message in result.output

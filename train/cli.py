@@ -230,7 +230,9 @@ def train(
         given = ", ".join(k for k, v in own.items() if v is not None)
         raise fail(f"{given} describe your own labelled file: pass it with --data FILE")
     try:
-        base = TrainConfig.load(config).to_dict() if config else {}
+        # A config file may hold a whole saved config or only some settings: it is checked
+        # once merged with its recipe, so that {"recipe": "release", "epochs": 3} works.
+        base = TrainConfig.read_settings(config) if config else {}
         name = overrides.get("recipe") or base.get("recipe") or "textbook"
         if from_file and "unlabelled" not in overrides:
             overrides["unlabelled"] = unlabelled_file is not None and name == "release"

@@ -110,7 +110,15 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: Path) -> TrainConfig:
-        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        return cls.from_dict(cls.read_settings(path))
+
+    @classmethod
+    def read_settings(cls, path: Path) -> dict[str, Any]:
+        """The settings in a JSON file: all of a config or some (``from_dict`` checks them)."""
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError(f"{path} holds no JSON object of settings")
+        return data
 
 
 # Each recipe is a set of changes to the defaults above (the textbook recipe is none).
