@@ -275,6 +275,27 @@ def test_an_interrupted_run_resumes_after_its_last_finished_epoch(tmp_path, monk
     assert not (out / distill.CHECKPOINT_DIR).exists()
 
 
+def test_the_release_path_stops_after_patience_epochs_without_a_better_val_loss(
+    tmp_path, monkeypatch
+):
+    from lstm_sentiment.train import distill
+    from lstm_sentiment.train.fit import train
+
+    archive = write_archive(tmp_path / "a.tar.gz", tiny_layout(per_label=20, unsup=20))
+    losses = iter([0.5, 0.4, 0.45, 0.47, 0.3, 0.2])  # best at epoch 2, then two worse
+
+    def measure(self):
+        return {"val_loss": next(losses), "val_accuracy": 0.5, "val_short_accuracy": 0.5}
+
+    monkeypatch.setattr(distill._Judge, "measure", measure)
+    config = TrainConfig.for_recipe(
+        "release", limit_per_label=20, **{**TINY_NET, "epochs": 6, "patience": 2}
+    )
+    result = train(config, archive, tmp_path / "run", say=lambda m: None)
+    assert result.history["val_loss"] == [0.5, 0.4, 0.45, 0.47]
+    assert result.best_epoch == 2
+
+
 def test_length_buckets_cover_every_text_once_an_epoch_in_a_seeded_order():
     from lstm_sentiment.train.distill import LengthBuckets
 

@@ -189,7 +189,7 @@ def fit_student(
     compile_model(model, config, steps_per_epoch=len(batches), metrics=())
     model.build((None, None))
     progress = _Progress(out / PROGRESS_FILE)
-    judge = _Judge(model, contract, corpus, progress, out / EPOCHS_DIR, say)
+    judge = _Judge(model, contract, corpus, progress, out / EPOCHS_DIR, say, config.patience)
     model.fit(
         batches.dataset(),
         epochs=config.epochs,
@@ -310,9 +310,11 @@ class _Judge:
         progress: _Progress,
         folder: Path,
         say: Callable[[str], None],
+        patience: int,
     ) -> None:
         self.model, self.contract, self.corpus = model, contract, corpus
         self.progress, self.folder, self.say = progress, folder, say
+        self.patience = patience
 
     def weights_of(self, epoch: int) -> Path:
         return self.folder / f"epoch-{epoch}.weights.h5"
@@ -333,6 +335,12 @@ class _Judge:
                 judge.folder.mkdir(exist_ok=True)
                 self.model.save_weights(judge.weights_of(epoch + 1))
                 judge.progress.add(figures)
+                # Early stopping as in the textbook path, counted from the history on disk so
+                # that a resumed run stops where an uninterrupted one would have.
+                if len(judge.progress.history["val_loss"]) - judge.progress.best_epoch >= (
+                    judge.patience
+                ):
+                    self.model.stop_training = True
                 judge.say(
                     f"epoch {epoch + 1}: loss {figures['loss']:.4f} "
                     f"val_loss {figures['val_loss']:.4f} val_accuracy "
