@@ -19,7 +19,14 @@ from typing import Annotated, Any
 
 import typer
 
-from lstm_sentiment.runtime.console import App, Progress, add_version_option, fail, run
+from lstm_sentiment.runtime.console import (
+    App,
+    Progress,
+    add_version_option,
+    fail,
+    interrupt_leaves,
+    run,
+)
 from lstm_sentiment.runtime.errors import EXIT_FAILED_INPUTS, EXIT_ROW_ERRORS
 from lstm_sentiment.runtime.signature import MODEL_HELP, Engine, Format, Provider
 
@@ -267,7 +274,11 @@ def _batch_job(
             state = "done before" if entry.get("resumed") else entry["status"]
             typer.echo(f"{state}: {entry['input']} -> {entry['output']}", err=True)
 
-    summary = run_job(inputs, output, job, done)
+    kept = f"finished files are kept in {output}" + (
+        "; the same command resumes the job" if resume else ""
+    )
+    with interrupt_leaves(kept):
+        summary = run_job(inputs, output, job, done)
     failed = [e for e in summary.entries if e["status"] == "failed"]
     if not quiet:
         typer.echo(

@@ -6,11 +6,12 @@ raise fail("no such file")     # one red 'error:' line on stderr, exit code 2
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 import typer
@@ -79,19 +80,49 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+_on_interrupt: list[str] = []  # what an interrupt leaves behind, when a command knows better
+
+
+@contextlib.contextmanager
+def interrupt_leaves(text: str) -> Iterator[None]:
+    """While inside, an interrupt's line says ``text`` instead of the entry point's
+    ``after_failure`` (a job keeps its finished files, for example)."""
+    _on_interrupt.append(text)
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise  # the note stays for run() to print on the way out
+    except BaseException:
+        _on_interrupt.pop()
+        raise
+    else:
+        _on_interrupt.pop()
+
+
 def run(app: typer.Typer, after_failure: str = "") -> None:
     """Run a console entry point: Ctrl-C ends quietly with exit code 130, and an unexpected
     failure prints one line (``LSTM_SENTIMENT_DEBUG=1`` shows the traceback) with exit code
     1. ``after_failure`` is said after either (for example "nothing was written")."""
     tail = f"; {after_failure}" if after_failure else ""
+    _on_interrupt.clear()
+
+    def interrupted() -> None:
+        said = _on_interrupt[-1] if _on_interrupt else after_failure
+        typer.echo("interrupted" + (f"; {said}" if said else ""), err=True)
+
     # SIGTERM (kill, timeout, a scheduler) unwinds like Ctrl-C, so that temporary files are
     # removed on the way out instead of being left behind.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         app()
     except KeyboardInterrupt:
-        typer.echo(f"interrupted{tail}", err=True)
+        interrupted()
         raise SystemExit(EXIT_INTERRUPTED) from None
+    except SystemExit as leaving:
+        # Typer turns an interrupt inside a command into a silent exit 130.
+        if leaving.code == EXIT_INTERRUPTED:
+            interrupted()
+        raise
     except Exception as error:
         if os.environ.get("LSTM_SENTIMENT_DEBUG"):
             raise

@@ -470,6 +470,31 @@ def test_a_folder_as_input_is_scored_into_a_folder_not_a_file(tmp_path):
     assert "--format" not in result.output
 
 
+def test_an_interrupted_job_says_its_finished_files_are_kept(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "a.csv").write_text("id,review\n1,a fine film\n")
+    big_csv(tmp_path).rename(inputs / "b.csv")
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lstm_sentiment.runtime", "batch", str(inputs), "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(out.glob(".b.csv.*.partial")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.poll() is None, "the job finished before it could be stopped"
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    last = stderr.strip().splitlines()[-1]
+    kept = f"finished files are kept in {out}; the same command resumes the job"
+    assert last == f"interrupted; {kept}"
+    assert (out / "a.csv").is_file() and not (out / "b.csv").exists()
+
+
 def test_a_failure_before_the_first_record_leaves_stdout_empty():
     result = scorer("-", "-o", "-", input='id,review\n1,"never closed\n')
     assert result.exit_code == 2 and result.stdout == ""
@@ -493,4 +518,5 @@ def test_sigterm_removes_the_temporary_file_like_ctrl_c(tmp_path):
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "interrupted; nothing was written"
     assert not out.exists() and not list(tmp_path.glob(".out.csv.*"))
