@@ -174,7 +174,15 @@ def run_job(
     """Score every input file into ``out_dir``; see the module docstring."""
     started = time.perf_counter()
     tasks = plan(inputs, out_dir, options.output_format)
-    checked = SentimentModel.load(options.batch.model, "cpu")  # refused before any work
+    # Loaded (and so checked) before any work; a local job scores with this very session.
+    if options.engine == "ray":
+        checked = SentimentModel.load(options.batch.model, "cpu")
+    else:
+        from lstm_sentiment.runtime.batch import parallelism
+
+        threads, workers = parallelism(options.batch.provider, options.batch.threads, None)
+        checked = SentimentModel.load(options.batch.model, options.batch.provider, threads)
+        batch = dataclasses.replace(options.batch, workers=options.batch.workers or workers)
     model_path = checked.path
     variant = str(checked.metadata.get("variant", ""))
     model = {"path": str(model_path), "sha256": file_sha256(model_path), "variant": variant}
@@ -191,7 +199,7 @@ def run_job(
 
         results = run_on_ray(todo, options, model_path)
     else:
-        results = _run_locally(todo, options, model_path)
+        results = (score_task(t, options.spec, batch, options.output_format, checked) for t in todo)
     for entry in results:
         manifest.record(entry)
         manifest.save()
@@ -201,18 +209,6 @@ def run_job(
         manifest.path,
         time.perf_counter() - started,
     )
-
-
-def _run_locally(
-    tasks: list[Task], options: JobOptions, model_path: Path
-) -> Iterator[dict[str, Any]]:
-    from lstm_sentiment.runtime.batch import parallelism
-
-    threads, workers = parallelism(options.batch.provider, options.batch.threads, None)
-    batch = dataclasses.replace(options.batch, workers=options.batch.workers or workers)
-    model = SentimentModel.load(model_path, options.batch.provider, threads)
-    for task in tasks:
-        yield score_task(task, options.spec, batch, options.output_format, model)
 
 
 def score_task(

@@ -149,9 +149,11 @@ class _FileScorer:
         from lstm_sentiment.runtime.model import SentimentModel
 
         if self.model is None:
-            path = Path(tempfile.mkdtemp(prefix="lstm-sentiment-model-")) / self.name
-            path.write_bytes(ray.get(model_ref[0]))
-            self.model = SentimentModel.load(path, self.batch.provider, self.batch.threads)
+            # The session holds the model once loaded, so the worker's copy goes right away.
+            with tempfile.TemporaryDirectory(prefix="lstm-sentiment-model-") as folder:
+                path = Path(folder) / self.name
+                path.write_bytes(ray.get(model_ref[0]))
+                self.model = SentimentModel.load(path, self.batch.provider, self.batch.threads)
         return self.model
 
     def score(self, task: Any, model_ref: list[Any]) -> dict[str, Any]:

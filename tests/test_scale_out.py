@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -200,6 +201,8 @@ def read_rows(path: Path) -> list[dict]:
 
 def test_ray_gives_the_local_engines_outputs_byte_for_byte(tmp_path, ray_cluster):
     write_inputs(tmp_path / "in")
+    copies = Path(tempfile.gettempdir()).glob  # where the workers put their model copies
+    before = set(copies("lstm-sentiment-model-*"))
     for engine in ("local", "ray"):
         for fmt in ("csv", "parquet"):
             result = job(str(tmp_path / "in"), "-o", str(tmp_path / f"{engine}-{fmt}"),
@@ -213,6 +216,7 @@ def test_ray_gives_the_local_engines_outputs_byte_for_byte(tmp_path, ray_cluster
     assert (tmp_path / "ray-csv" / "a.csv").read_bytes() == local
     workers = {e["worker"] for e in manifest(tmp_path / "ray-csv")["inputs"]}
     assert manifest(tmp_path / "ray-csv")["engine"] == "ray" and len(workers) >= 1
+    assert set(copies("lstm-sentiment-model-*")) == before  # no copy left behind
 
 
 def test_a_worker_killed_in_the_middle_of_a_file_loses_nothing(tmp_path, ray_cluster):
