@@ -118,7 +118,7 @@ def test_endings_are_the_last_one_to_three_sentences_of_their_parent():
     assert endings(texts, seed=3)[0] == found  # seeded
 
 
-def test_crops_of_labelled_reviews_mix_in_their_reviews_label(tmp_path):
+def test_crops_mix_in_their_reviews_label_or_the_teachers_score_of_it(tmp_path):
     from lstm_sentiment.train.distill import build_corpus
 
     texts, labels = synthetic(40)
@@ -152,6 +152,17 @@ def test_crops_of_labelled_reviews_mix_in_their_reviews_label(tmp_path):
     assert hard[plain.kinds["labelled_crops"] :].tolist() == [float(p) for p in positive]
     np.testing.assert_array_equal(as_labels.targets[start + as_labels.kinds["labelled_crops"] :],
                                   both.targets[start + both.kinds["labelled_crops"] :])  # fmt: skip
+    # Crops of unlabelled reviews can learn the teacher's score of their whole review instead:
+    # each ending (one a review, in order) then gets its review's target.
+    by_review = corpus(crops_per_review=1, ending_crops=True, crop_review_weight=1.0)
+    free = slice(by_review.kinds["labelled"], start)
+    free_ends = by_review.targets[start + by_review.kinds["labelled_crops"] :][
+        plain.kinds["unlabelled_crops"] :
+    ]
+    np.testing.assert_array_equal(free_ends, by_review.targets[free])
+    assert not np.array_equal(free_ends, both.targets[start + both.kinds["labelled_crops"] :][
+        plain.kinds["unlabelled_crops"] :
+    ])  # fmt: skip
 
 
 def test_short_reviews_keep_clear_ratings_and_short_endings_only():

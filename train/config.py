@@ -47,6 +47,8 @@ class TrainConfig:
     ending_crops: bool = False  # also crop each review's last 1-3 sentences (its verdict)
     label_weight: float = 1.0  # labelled targets: this share true label, the rest teacher
     crop_label_weight: float = 0.0  # crops of labelled reviews: this share the review's label
+    # crops of unlabelled reviews: this share the teacher's score of the whole review
+    crop_review_weight: float = 0.0
     lr_schedule: str = "constant"  # or "cosine" (decays to 0 over all epochs)
     clipnorm: float | None = None  # clip each gradient to this norm
 
@@ -85,6 +87,7 @@ class TrainConfig:
             "crops_per_review must be >= 0": self.crops_per_review >= 0,
             "label_weight must be in [0, 1]": 0 <= self.label_weight <= 1,
             "crop_label_weight must be in [0, 1]": 0 <= self.crop_label_weight <= 1,
+            "crop_review_weight must be in [0, 1]": 0 <= self.crop_review_weight <= 1,
             "lr_schedule must be 'constant' or 'cosine'": self.lr_schedule
             in ("constant", "cosine"),
             "clipnorm must be > 0": self.clipnorm is None or self.clipnorm > 0,

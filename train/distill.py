@@ -92,7 +92,7 @@ def build_corpus(
         raise RunError("the recipe learns from unlabelled reviews, but none were found")
 
     fit_crops, fit_parents = _cut(fit_texts, config, config.seed)
-    free_crops, _ = _cut(free_texts, config, config.seed + 1)
+    free_crops, free_parents = _cut(free_texts, config, config.seed + 1)
     val_texts = [r.text for r in val]
     val_short = short_reviews(val)
     key = _teacher_key(config, fit_texts, free_texts, val_texts)
@@ -127,14 +127,14 @@ def build_corpus(
         say("teacher: reusing the scores in " + str(cache))
         scores = cached
 
-    w, cw = config.label_weight, config.crop_label_weight
+    w, cw, rw = config.label_weight, config.crop_label_weight, config.crop_review_weight
     texts = fit_texts + free_texts + fit_crops + free_crops
     targets = np.concatenate(
         [
             w * fit_labels + (1 - w) * scores["labelled"],
             scores["unlabelled"],
             cw * fit_labels[fit_parents] + (1 - cw) * scores["labelled_crops"],
-            scores["unlabelled_crops"],
+            rw * scores["unlabelled"][free_parents] + (1 - rw) * scores["unlabelled_crops"],
         ]
     ).astype(np.float32)
     val_labels = np.array([r.label for r in val], dtype=np.float32)
