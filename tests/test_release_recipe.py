@@ -286,6 +286,38 @@ def test_an_interrupted_run_resumes_after_its_last_finished_epoch(tmp_path, monk
     assert not (out / distill.CHECKPOINT_DIR).exists()
 
 
+def test_sigterm_stops_a_run_that_the_same_command_resumes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from lstm_sentiment.train import distill
+
+    archive = write_archive(tmp_path / "a.tar.gz", tiny_layout(per_label=60, unsup=60))
+    out = tmp_path / "run"
+    # Too many epochs to finish before the signal comes.
+    args = train_args(archive, out, "--limit-per-label", "60", "--epochs", "500")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lstm_sentiment.export", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 240
+    while not (out / distill.CHECKPOINT_DIR).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert process.poll() is None, "the run ended before it could be stopped"
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=240)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == (
+        f"interrupted; the same command resumes {out} after its last finished epoch"
+    )
+    assert (out / distill.CHECKPOINT_DIR).is_dir() and not (out / "model.keras").exists()
+    assert distill.check_resumable(out, TrainConfig.load(out / "config.json"))
+
+
 def test_the_release_path_stops_after_patience_epochs_without_a_better_val_loss(
     tmp_path, monkeypatch
 ):

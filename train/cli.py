@@ -21,7 +21,7 @@ from typing import Annotated
 
 import typer
 
-from lstm_sentiment.runtime.console import App, fail, run
+from lstm_sentiment.runtime.console import App, fail, interrupt_leaves, run
 from lstm_sentiment.runtime.errors import LstmSentimentError
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
@@ -263,7 +263,11 @@ def train(
     typer.echo(f"training on {data or dataset} with {json.dumps(resolved.to_dict())}", err=True)
     from lstm_sentiment.train.fit import train as run_training
 
-    result = run_training(resolved, dataset, out)
+    if resolved.distils:  # its epochs are checkpointed (train/distill.py)
+        with interrupt_leaves(f"the same command resumes {out} after its last finished epoch"):
+            result = run_training(resolved, dataset, out)
+    else:
+        result = run_training(resolved, dataset, out)
     typer.echo(
         f"kept epoch {result.best_epoch} "
         f"(val_accuracy {result.history['val_accuracy'][result.best_epoch - 1]:.4f}); "
