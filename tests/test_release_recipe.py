@@ -366,9 +366,11 @@ def test_length_buckets_cover_every_text_once_an_epoch_in_a_seeded_order():
 # -- a real run -------------------------------------------------------------------------------
 
 SUBSET = dict(limit_per_label=400, unlabelled_limit=3000, epochs=2, max_length=200, vocab_size=5000)
-# Measured on 500 test reviews a label: 81.9% vs 62.2% with this subset at seed 2, and 85.5%
-# vs 71.3% with 5,000 unlabelled reviews and 3 epochs at seed 1. The margin asked for is a
-# quarter of the smaller gain.
+# Measured on 500 test reviews a label (`pytest -s` prints them): 83.4% vs 61.1% with this
+# subset at seed 2 for the recipe of 2.2.0 (ending crops, crops learning their review's
+# target); for the recipe before it, 81.9% vs 62.2% at seed 2, and 85.5% vs 71.3% with 5,000
+# unlabelled reviews and 3 epochs at seed 1. The margin asked for is a quarter of the
+# smallest gain.
 MARGIN = 0.05
 
 
@@ -384,10 +386,12 @@ def test_the_unlabelled_reviews_make_the_student_better(imdb_archive, tmp_path):
     test = subset(imdb.load_split(imdb_archive, "test"), 500, 7)
     labels = np.array([r.label for r in test])
     accuracy = {}
-    for name, extra in (("all", {}), ("labelled", {"unlabelled": False, "crops_per_review": 0})):
+    labelled_only = {"unlabelled": False, "crops_per_review": 0, "ending_crops": False}
+    for name, extra in (("all", {}), ("labelled", labelled_only)):
         config = TrainConfig.for_recipe("release", seed=2, **SUBSET, **extra)
         result = train(config, imdb_archive, tmp_path / name, say=lambda message: None)
         model = load_model(tmp_path / name / "model.keras")
         scores = predict_sorted(model, result.contract, [r.text for r in test])
         accuracy[name] = float(np.mean((scores >= 0.5) == labels))
+    print(f"test accuracy on 1,000 reviews: {accuracy}")  # shown by pytest -s
     assert accuracy["all"] > accuracy["labelled"] + MARGIN, accuracy

@@ -6,8 +6,9 @@ batch 64, validation split 0.2.
 
 ``TrainConfig.for_recipe("release")`` is the release recipe: the same network (so the same
 speed) with a larger vocabulary and contract version 2, distilled from an n-gram teacher
-over the labelled reviews, the 50,000 unlabelled ones and short crops of both, with a cosine
-learning-rate schedule and gradient clipping.
+over the labelled reviews, the 50,000 unlabelled ones and short crops of both (a random run
+of sentences and the ending of each review, which also learn half their whole review's
+target), with a cosine learning-rate schedule and gradient clipping.
 """
 
 from __future__ import annotations
@@ -134,7 +135,10 @@ RECIPES: dict[str, dict[str, Any]] = {
         "teacher": "nblr+tfidf",
         "unlabelled": True,
         "crops_per_review": 1,
+        "ending_crops": True,
         "label_weight": 0.5,
+        "crop_label_weight": 0.5,
+        "crop_review_weight": 0.5,
         "learning_rate": 2e-3,
         "lr_schedule": "cosine",
         "clipnorm": 1.0,

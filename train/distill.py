@@ -6,7 +6,9 @@
 
 The student learns soft targets: on the labelled reviews a mix of the true label and the
 score of a teacher that never saw that review (cross-fitted, ``train/teacher.py``); on the
-unlabelled reviews and on 1-3-sentence crops of every review, the teacher's score. A share of
+unlabelled reviews, the teacher's score; on crops of every review (a run of 1-3 sentences,
+and with ``ending_crops`` its last 1-3 sentences), the teacher's score of the crop mixed with
+the whole review's target as ``crop_label_weight``/``crop_review_weight`` say. A share of
 the labelled reviews is held out before anything is fitted, teacher included, and chooses the
 epoch. Batches hold reviews of similar length, padded only to their longest, which roughly
 halves an epoch; the masked LSTMs make the result independent of that padding.
