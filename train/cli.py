@@ -13,6 +13,7 @@ clear line on stderr and exit with 2; they never end in a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -263,10 +264,9 @@ def train(
     typer.echo(f"training on {data or dataset} with {json.dumps(resolved.to_dict())}", err=True)
     from lstm_sentiment.train.fit import train as run_training
 
-    if resolved.distils:  # its epochs are checkpointed (train/distill.py)
-        with interrupt_leaves(f"the same command resumes {out} after its last finished epoch"):
-            result = run_training(resolved, dataset, out)
-    else:
+    # The release path checkpoints every epoch (train/distill.py); the textbook one keeps none.
+    resumable = f"the same command resumes {out} after its last finished epoch"
+    with interrupt_leaves(resumable) if resolved.distils else contextlib.nullcontext():
         result = run_training(resolved, dataset, out)
     typer.echo(
         f"kept epoch {result.best_epoch} "
