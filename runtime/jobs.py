@@ -33,7 +33,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from lstm_sentiment.runtime.atomic import atomic_output
-from lstm_sentiment.runtime.batch import BatchOptions, Summary, score_file
+from lstm_sentiment.runtime.batch import BatchOptions, Summary, parallelism, score_file
 from lstm_sentiment.runtime.digest import file_sha256
 from lstm_sentiment.runtime.errors import LstmSentimentError
 from lstm_sentiment.runtime.model import SentimentModel
@@ -174,15 +174,7 @@ def run_job(
     """Score every input file into ``out_dir``; see the module docstring."""
     started = time.perf_counter()
     tasks = plan(inputs, out_dir, options.output_format)
-    # Loaded (and so checked) before any work; a local job scores with this very session.
-    if options.engine == "ray":
-        checked = SentimentModel.load(options.batch.model, "cpu")
-    else:
-        from lstm_sentiment.runtime.batch import parallelism
-
-        threads, workers = parallelism(options.batch.provider, options.batch.threads, None)
-        checked = SentimentModel.load(options.batch.model, options.batch.provider, threads)
-        batch = dataclasses.replace(options.batch, workers=options.batch.workers or workers)
+    checked, batch = _checked_model(options)
     model_path = checked.path
     variant = str(checked.metadata.get("variant", ""))
     model = {"path": str(model_path), "sha256": file_sha256(model_path), "variant": variant}
@@ -209,6 +201,16 @@ def run_job(
         manifest.path,
         time.perf_counter() - started,
     )
+
+
+def _checked_model(options: JobOptions) -> tuple[SentimentModel, BatchOptions]:
+    """The job's model, loaded (and so checked) before any work, and the batch options a local
+    job scores with: a local job uses this very session, Ray workers load their own."""
+    if options.engine == "ray":
+        return SentimentModel.load(options.batch.model, "cpu"), options.batch
+    threads, workers = parallelism(options.batch.provider, options.batch.threads, None)
+    model = SentimentModel.load(options.batch.model, options.batch.provider, threads)
+    return model, dataclasses.replace(options.batch, workers=options.batch.workers or workers)
 
 
 def score_task(

@@ -14,7 +14,7 @@ the review's label to hold for its ending.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -45,18 +45,16 @@ def crops(
     than ``min_words`` tokens are left out, so a text may give fewer crops.
     """
     rng = np.random.default_rng(seed)
-    out: list[str] = []
-    parents: list[int] = []
-    for index, text in enumerate(texts):
-        parts = sentences(text)
-        for _ in range(per_review if parts else 0):
-            size = int(rng.integers(1, 4))
-            start = int(rng.integers(0, max(1, len(parts) - size + 1)))
-            crop = " ".join(parts[start : start + size])
-            if len(tokenize(crop)) >= min_words:
-                out.append(crop)
-                parents.append(index)
-    return out, np.array(parents, dtype=np.int64)
+
+    def cut() -> Iterator[tuple[int, str]]:
+        for index, text in enumerate(texts):
+            parts = sentences(text)
+            for _ in range(per_review if parts else 0):
+                size = int(rng.integers(1, 4))
+                start = int(rng.integers(0, max(1, len(parts) - size + 1)))
+                yield index, " ".join(parts[start : start + size])
+
+    return _long_enough(cut(), min_words)
 
 
 def endings(
@@ -69,14 +67,14 @@ def endings(
     than ``min_words`` tokens are left out.
     """
     rng = np.random.default_rng(seed)
-    out: list[str] = []
-    parents: list[int] = []
-    for index, text in enumerate(texts):
-        crop = ending(text, int(rng.integers(1, 4)))
-        if len(tokenize(crop)) >= min_words:
-            out.append(crop)
-            parents.append(index)
-    return out, np.array(parents, dtype=np.int64)
+    cut = ((index, ending(text, int(rng.integers(1, 4)))) for index, text in enumerate(texts))
+    return _long_enough(cut, min_words)
+
+
+def _long_enough(cut: Iterable[tuple[int, str]], min_words: int) -> tuple[list[str], np.ndarray]:
+    """The cut texts of at least ``min_words`` tokens, and the index of the text of each."""
+    kept = [(index, text) for index, text in cut if len(tokenize(text)) >= min_words]
+    return [text for _, text in kept], np.array([i for i, _ in kept], dtype=np.int64)
 
 
 def ending(text: str, count: int = 2) -> str:
