@@ -19,7 +19,9 @@ import gzip
 import io
 import json
 import lzma
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,6 +165,7 @@ class RecordSource:
         self.id_column: str | None = None
         self.label_column: str | None = None
         self.kept_columns: list[str] = []  # the input columns each Record.kept holds
+        self._all_fields: list[str] | None = None  # JSON Lines with keep "all": every field
         self._raw: IO[bytes] | None = None
         self._records: Iterator[Record] = iter(())
         self.total_bytes: int | None = None  # progress total: bytes, or rows for Parquet
@@ -197,12 +200,36 @@ class RecordSource:
                 raise InputError(
                     f"cannot read {self.spec.path}: {error.strerror or error}"
                 ) from None
+        if self.format == "jsonl" and self.spec.keep_columns == "all":
+            self._all_fields = self._scan_fields()
         stream = _decompressed(self._raw, self.where)
         lines = _decoded_lines(stream, self.spec.encoding, self.where)
         self._records = self._jsonl(lines) if self.format == "jsonl" else self._csv(lines)
         # Reading the header now lets a bad header fail before any output is created.
         self._first = next(self._records, None)
         return self
+
+    def _scan_fields(self) -> list[str]:
+        """Every field of every JSON record, in order of first appearance: a JSON line has no
+        header, and keeping only the first record's fields would drop later ones. Reads the
+        input once more (stdin is spooled to a temporary file for that)."""
+        assert self._raw is not None
+        if self._raw is sys.stdin.buffer or not self._raw.seekable():
+            spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
+            shutil.copyfileobj(self._raw, spool)
+            self._raw = spool
+        self._raw.seek(0)
+        fields: dict[str, None] = {}
+        stream = _decompressed(self._raw, self.where)
+        for line in _decoded_lines(stream, self.spec.encoding, self.where):
+            try:
+                value = json.loads(line)
+            except (json.JSONDecodeError, RecursionError):
+                continue  # the reading pass gives such a line its error record
+            if isinstance(value, dict):
+                fields.update(dict.fromkeys(value))
+        self._raw.seek(0)
+        return list(fields)
 
     def __exit__(self, *exc: object) -> None:
         if self._raw is not None and self._raw is not sys.stdin.buffer:
@@ -280,7 +307,7 @@ class RecordSource:
         if wanted is None:
             return []
         if wanted == "all":
-            return list(columns)
+            return list(columns if self._all_fields is None else self._all_fields)
         if self.format == "jsonl":
             return [_column_in(columns, name) for name in wanted]
         return [choose_text_column(columns, name, self.where) for name in wanted]
@@ -327,7 +354,6 @@ class RecordSource:
                     self.id_column = _column_in(self.columns, self.spec.id_column)
                 if self.spec.label_column is not None:
                     self.label_column = _column_in(self.columns, self.spec.label_column)
-                # With "all", the fields of the first record (a JSON line has no header).
                 self.kept_columns = self._kept(self.columns)
             ident = value.get(self.id_column) if self.id_column else row
             label = value.get(self.label_column) if self.label_column else None

@@ -261,6 +261,30 @@ def test_jsonl_in_and_out_keeps_ids_and_reports_bad_lines(tmp_path):
     assert [records[i]["id"] for i in (1, 2, 3)] == [None, None, None]
 
 
+def test_keep_columns_all_keeps_fields_that_only_later_json_records_have(tmp_path):
+    lines = [
+        {"text": "great film", "a": 1},
+        {"text": "awful film", "b": "two"},
+        {"text": "fine film", "a": 3, "c": [4]},
+    ]
+    data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    source = write(tmp_path, "in.jsonl.gz", gzip.compress(data))
+    for name, args, stdin in (
+        ("file", [str(source)], None),
+        ("stdin", ["-", "--format", "jsonl"], data),
+    ):
+        out = tmp_path / f"{name}.csv"
+        result = scorer(*args, "-o", str(out), "--quiet", "--keep-columns", "all", input=stdin)
+        assert result.exit_code == 0, result.output
+        rows = read_csv(out)
+        assert list(rows[0])[-4:] == ["text", "a", "b", "c"]
+        assert [(r["a"], r["b"], r["c"]) for r in rows] == [
+            ("1", "", ""),
+            ("", "two", ""),
+            ("3", "", "[4]"),
+        ]
+
+
 def test_parquet_in_and_out(tmp_path):
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
