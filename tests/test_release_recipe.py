@@ -64,12 +64,31 @@ def test_cross_fitting_scores_every_review_with_a_teacher_that_never_saw_it():
     # A word that appears in one review only: a teacher that saw it would lean on it.
     texts[0] = texts[0] + " zyxwv"
     crop_texts, parents = ["zyxwv only", "the film"], np.array([0, 1])
-    scores, (crop_scores,) = cross_fit(texts, labels, folds=3, seed=0, also=[(crop_texts, parents)])
+    fitted = cross_fit(
+        texts, labels, folds=3, seed=0, also=[(crop_texts, parents)], final=[["zyxwv only"]]
+    )
+    scores, (crop_scores,) = fitted.scores, fitted.also
     assert scores.shape == (60,) and crop_scores.shape == (2,)
     assert np.mean((scores >= 0.5) == labels) > 0.8
     # The rare word is unknown to the teacher that scored review 0's crop: it reads as nothing.
     neutral = Teacher.fit([t for i, t in enumerate(texts) if i], labels[1:]).predict(["zyxwv"])
     assert abs(crop_scores[0] - neutral[0]) < 0.2
+    # ``final`` texts are scored by the teacher fitted on every review, not by a fold's.
+    whole = Teacher.fit(texts, labels).predict(["zyxwv only"])
+    np.testing.assert_allclose(fitted.final[0], whole)
+    assert abs(fitted.final[0][0] - crop_scores[0]) > 1e-3
+
+
+def test_cross_fitting_in_two_processes_gives_the_same_scores_as_in_one():
+    texts, labels = synthetic(60)
+    crops = (["great film", "awful film", "the plot"], np.array([0, 5, 9]))
+    runs = [
+        cross_fit(texts, labels, folds=3, also=[crops], final=[["dull"], []], workers=n)
+        for n in (1, 2)
+    ]
+    for one, two in zip(runs[0].also + runs[0].final, runs[1].also + runs[1].final, strict=True):
+        np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(runs[0].scores, runs[1].scores)
 
 
 def test_the_teacher_refuses_one_label_and_too_few_reviews():

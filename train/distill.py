@@ -38,7 +38,7 @@ from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
 from lstm_sentiment.train.datasets import hold_out
 from lstm_sentiment.train.short_texts import crops, endings, short_reviews
-from lstm_sentiment.train.teacher import Teacher, cross_fit
+from lstm_sentiment.train.teacher import cross_fit
 
 TEACHER_FILE = "teacher.npz"
 CHECKPOINT_DIR = "checkpoint"  # Keras' BackupAndRestore: weights, optimizer, epoch
@@ -100,8 +100,12 @@ def build_corpus(
     key = _teacher_key(config, fit_texts, free_texts, val_texts)
     cached = _load_teacher_scores(cache, key)
     if cached is None:
-        say(f"teacher: cross-fitting {config.teacher_folds} folds on {len(fit_texts):,} reviews")
-        oof, (oof_crops,) = cross_fit(
+        say(
+            f"teacher: cross-fitting {config.teacher_folds} folds on {len(fit_texts):,} "
+            "reviews, then fitting on all of them to score the unlabelled reviews and crops"
+        )
+        short_texts = [t for t, _ in val_short]
+        fitted = cross_fit(
             fit_texts,
             fit_labels,
             folds=config.teacher_folds,
@@ -109,19 +113,18 @@ def build_corpus(
             contract_version=config.contract_version,
             kind=config.teacher,
             also=[(fit_crops, fit_parents)],
+            final=[free_texts, free_crops, val_texts, short_texts],
+            workers=None,
             progress=say,
         )
-        say("teacher: fitting on every training review, scoring unlabelled reviews and crops")
-        teacher = Teacher.fit(
-            fit_texts, fit_labels, contract_version=config.contract_version, kind=config.teacher
-        )
+        unlabelled_scores, unlabelled_crops, validation, validation_short = fitted.final
         scores = {
-            "labelled": oof,
-            "labelled_crops": oof_crops,
-            "unlabelled": teacher.predict(free_texts),
-            "unlabelled_crops": teacher.predict(free_crops),
-            "validation": teacher.predict(val_texts),
-            "validation_short": teacher.predict([t for t, _ in val_short]),
+            "labelled": fitted.scores,
+            "labelled_crops": fitted.also[0],
+            "unlabelled": unlabelled_scores,
+            "unlabelled_crops": unlabelled_crops,
+            "validation": validation,
+            "validation_short": validation_short,
         }
         if cache is not None:
             _save_teacher_scores(cache, key, scores)

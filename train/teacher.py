@@ -12,13 +12,15 @@ recipe's held-out training reviews; the chosen one's test figures come from
     from lstm_sentiment.train.teacher import Teacher, cross_fit
     teacher = Teacher.fit(texts, labels)
     p = teacher.predict(other_texts)                  # P(positive), float32
-    oof, fold_of = cross_fit(texts, labels, folds=5)  # every labelled review scored by a
-                                                      # teacher that never saw it
+    fitted = cross_fit(texts, labels, folds=5, final=[unlabelled])
+    fitted.scores    # every labelled review scored by a teacher that never saw it
+    fitted.final[0]  # the unlabelled reviews, scored by a teacher fitted on all labelled ones
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,6 +121,15 @@ def _regression(x: Any, y: np.ndarray, c: float) -> Any:
     return model.fit(x, y)
 
 
+@dataclass
+class CrossFit:
+    """What ``cross_fit`` scored: each text by a teacher that never saw it (or its parent)."""
+
+    scores: np.ndarray  # the labelled texts, out of fold
+    also: list[np.ndarray]  # each ``also`` entry, by the teacher of its parent's fold
+    final: list[np.ndarray]  # each ``final`` entry, by a teacher fitted on every labelled text
+
+
 def cross_fit(
     texts: Sequence[str],
     labels: np.ndarray,
@@ -128,14 +139,18 @@ def cross_fit(
     contract_version: int = 2,
     kind: str = "nblr",
     also: Sequence[tuple[Sequence[str], np.ndarray]] = (),
+    final: Sequence[Sequence[str]] = (),
+    workers: int | None = 1,
     progress: Callable[[str], None] = lambda message: None,
-) -> tuple[np.ndarray, list[np.ndarray]]:
+) -> CrossFit:
     """Out-of-fold teacher scores: each review is scored by a teacher trained without it.
 
     ``also`` holds extra texts tied to the labelled reviews (such as crops), each with the
     index of the review it came from; they are scored by the same out-of-fold teacher, so
-    no text is ever scored by a teacher that saw the review it was cut from. Returns the
-    scores of ``texts`` and one array of scores per entry of ``also``.
+    no text is ever scored by a teacher that saw the review it was cut from. ``final`` holds
+    texts tied to no labelled review (unlabelled reviews, held-out ones): a teacher fitted on
+    every labelled review scores them. The fits run in ``workers`` processes (None: one per
+    usable CPU); every fit is seeded, so the scores do not depend on how many.
     """
     y = np.asarray(labels).astype(int)
     if folds < 2:
@@ -147,22 +162,54 @@ def cross_fit(
     for label in (0, 1):  # stratified: each fold gets its share of each label
         members = rng.permutation(np.flatnonzero(y == label))
         fold_of[members] = np.arange(len(members)) % folds
+    settings = {"contract_version": contract_version, "kind": kind}
+    jobs = []  # (texts to fit on, their labels, lists of texts to score)
+    for fold in range(folds):
+        held = fold_of == fold
+        chosen = [np.flatnonzero(fold_of[parents] == fold) for _, parents in also]
+        jobs.append(
+            (
+                [t for t, h in zip(texts, held, strict=True) if not h],
+                y[~held],
+                [[t for t, h in zip(texts, held, strict=True) if h]]
+                + [[extra[i] for i in rows] for (extra, _), rows in zip(also, chosen, strict=True)],
+            )
+        )
+    if final:
+        jobs.append((list(texts), y, [list(part) for part in final]))
     scores = np.zeros(len(y), dtype=np.float32)
     extra = [np.zeros(len(parents), dtype=np.float32) for _, parents in also]
-    for fold in range(folds):
-        progress(f"teacher fold {fold + 1}/{folds}")
-        held = fold_of == fold
-        teacher = Teacher.fit(
-            [t for t, h in zip(texts, held, strict=True) if not h],
-            y[~held],
-            contract_version=contract_version,
-            kind=kind,
-        )
-        scores[held] = teacher.predict([t for t, h in zip(texts, held, strict=True) if h])
-        for (extra_texts, parents), out in zip(also, extra, strict=True):
-            chosen = np.flatnonzero(fold_of[parents] == fold)
-            out[chosen] = teacher.predict([extra_texts[i] for i in chosen])
-    return scores, extra
+    finals: list[np.ndarray] = []
+    for number, scored in enumerate(_run(jobs, settings, workers), start=1):
+        progress(f"teacher fit {number}/{len(jobs)} done")
+        if number > folds:
+            finals = scored
+            continue
+        held = fold_of == number - 1
+        scores[held] = scored[0]
+        for (_, parents), out, part in zip(also, extra, scored[1:], strict=True):
+            out[fold_of[parents] == number - 1] = part
+    return CrossFit(scores, extra, finals)
+
+
+def _fit_and_score(
+    texts: list[str], labels: np.ndarray, parts: list[list[str]], settings: dict[str, Any]
+) -> list[np.ndarray]:
+    teacher = Teacher.fit(texts, labels, **settings)
+    return [teacher.predict(part) for part in parts]
+
+
+def _run(jobs: list[Any], settings: dict[str, Any], workers: int | None) -> Iterator[Any]:
+    """Each job's scores, in job order; in worker processes when more than one is usable."""
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    workers = max(1, min(workers, len(jobs)))
+    if workers == 1:
+        return (_fit_and_score(*job, settings) for job in jobs)
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(n_jobs=workers, return_as="generator")
+    return parallel(delayed(_fit_and_score)(*job, settings) for job in jobs)
 
 
 def _analyzer(contract_version: int) -> Callable[[str], list[str]]:
