@@ -142,8 +142,8 @@ RECIPES: dict[str, dict[str, Any]] = {
         "learning_rate": 2e-3,
         "lr_schedule": "cosine",
         "clipnorm": 1.0,
-        "epochs": 6,
-        "patience": 6,
+        "epochs": 3,
+        "patience": 3,
         "validation_split": 0.1,
     },
 }

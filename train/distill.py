@@ -1,6 +1,6 @@
 """Train the release recipe: the textbook network distilled from an n-gram teacher.
 
-    lstm-sentiment train --recipe release --out runs/release     # ~1 h on 2 cores, resumable
+    lstm-sentiment train --recipe release --out runs/release     # < 1 h on 2 cores, resumable
     lstm-sentiment train --recipe release --out runs/quick --limit-per-label 500 \\
         --unlabelled-limit 2000 --epochs 2
 
