@@ -232,7 +232,7 @@ def train(
         raise fail(f"{given} describe your own labelled file: pass it with --data FILE")
     try:
         # A config file may hold a whole saved config or only some settings: it is checked
-        # once merged with its recipe, so that {"recipe": "release", "epochs": 3} works.
+        # once merged with its recipe, so that {"recipe": "release", "epochs": 2} works.
         base = TrainConfig.read_settings(config) if config else {}
         name = overrides.get("recipe") or base.get("recipe") or "textbook"
         if from_file and "unlabelled" not in overrides:
