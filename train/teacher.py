@@ -163,33 +163,33 @@ def cross_fit(
         members = rng.permutation(np.flatnonzero(y == label))
         fold_of[members] = np.arange(len(members)) % folds
     settings = {"contract_version": contract_version, "kind": kind}
-    jobs = []  # (texts to fit on, their labels, lists of texts to score)
-    for fold in range(folds):
-        held = fold_of == fold
-        chosen = [np.flatnonzero(fold_of[parents] == fold) for _, parents in also]
-        jobs.append(
-            (
-                [t for t, h in zip(texts, held, strict=True) if not h],
-                y[~held],
-                [[t for t, h in zip(texts, held, strict=True) if h]]
-                + [[extra[i] for i in rows] for (extra, _), rows in zip(also, chosen, strict=True)],
-            )
+    # What a fold's teacher scores: its held-out reviews, then the ``also`` texts cut from them.
+    sources = [texts, *(extra_texts for extra_texts, _ in also)]
+    rows_of = [
+        [np.flatnonzero(fold_of == fold)]
+        + [np.flatnonzero(fold_of[parents] == fold) for _, parents in also]
+        for fold in range(folds)
+    ]
+    jobs = [  # (texts to fit on, their labels, lists of texts to score)
+        (
+            [t for t, f in zip(texts, fold_of, strict=True) if f != fold],
+            y[fold_of != fold],
+            [[src[i] for i in rows] for src, rows in zip(sources, rows_of[fold], strict=True)],
         )
+        for fold in range(folds)
+    ]
     if final:
         jobs.append((list(texts), y, [list(part) for part in final]))
-    scores = np.zeros(len(y), dtype=np.float32)
-    extra = [np.zeros(len(parents), dtype=np.float32) for _, parents in also]
+    outs = [np.zeros(len(source), dtype=np.float32) for source in sources]
     finals: list[np.ndarray] = []
     for number, scored in enumerate(_run(jobs, settings, workers), start=1):
         progress(f"teacher fit {number}/{len(jobs)} done")
         if number > folds:
             finals = scored
             continue
-        held = fold_of == number - 1
-        scores[held] = scored[0]
-        for (_, parents), out, part in zip(also, extra, scored[1:], strict=True):
-            out[fold_of[parents] == number - 1] = part
-    return CrossFit(scores, extra, finals)
+        for out, rows, part in zip(outs, rows_of[number - 1], scored, strict=True):
+            out[rows] = part
+    return CrossFit(outs[0], outs[1:], finals)
 
 
 def _fit_and_score(
