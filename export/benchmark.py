@@ -158,7 +158,10 @@ def main() -> None:
 
     config = TrainConfig.load(args.run_dir / "config.json")
     contract = TextContract.load(args.run_dir / "contract.json")
-    reviews = imdb.load_split(imdb.resolve_source(args.data), "test")
+    try:
+        reviews = imdb.load_split(imdb.resolve_source(args.data), "test")
+    except imdb.DataError as error:
+        sys.exit(f"error: {error}")
     texts = [r.text for r in reviews]
     n = len(texts)
     encoded = [contract.encode(t) for t in texts]
