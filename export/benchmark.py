@@ -156,8 +156,11 @@ def main() -> None:
     REPEATS = args.repeats
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-    config = TrainConfig.load(args.run_dir / "config.json")
-    contract = TextContract.load(args.run_dir / "contract.json")
+    try:
+        config = TrainConfig.load(args.run_dir / "config.json")
+        contract = TextContract.load(args.run_dir / "contract.json")
+    except (OSError, ValueError) as error:
+        sys.exit(f"error: {args.run_dir} is not a finished training run ({error})")
     try:
         reviews = imdb.load_split(imdb.resolve_source(args.data), "test")
     except imdb.DataError as error:

@@ -193,3 +193,28 @@ def test_gate_values_in_the_card_keep_their_digits():
         }
     ]
     assert "| int8 label agreement with fp32 | 0.99982 |" in render_card(figures)
+
+
+def test_the_benchmark_refuses_a_missing_run_or_dataset_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    def benchmark(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "lstm_sentiment.export.benchmark", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+    no_run = benchmark(str(tmp_path / "missing"))
+    assert no_run.returncode == 1 and "Traceback" not in no_run.stderr
+    assert no_run.stderr.startswith("error:") and "not a finished training run" in no_run.stderr
+    run = tmp_path / "run"
+    run.mkdir()
+    from lstm_sentiment.runtime.contract import TextContract
+    from lstm_sentiment.train.config import TrainConfig
+
+    TrainConfig().save(run / "config.json")
+    TextContract.from_texts(["a good film", "a bad film"], 10, 20, "last", 1).save(
+        run / "contract.json"
+    )
+    no_data = benchmark(str(run), "--data", str(tmp_path / "no-archive.tar.gz"))
+    assert no_data.returncode == 1 and "Traceback" not in no_data.stderr
+    assert no_data.stderr.startswith("error:") and "no-archive" in no_data.stderr
