@@ -2,11 +2,13 @@
 
     python -m lstm_sentiment.export.benchmark runs/textbook [--data PATH] [--big-gb 1]
 
-On the same weights and the 25,000-review IMDb test split (written as a CSV first):
+On the same weights (``RUN_DIR`` must be the run the shipped models were exported from)
+and the 25,000-review IMDb test split (written as a CSV first):
 
-1. Keras ``model.predict`` at fixed length 500 with its default batch size, as the textbook
-   does it (model only: tokens precomputed);
-2. onnxruntime fp32 at fixed length 500 on the naive export (the unmasked twin without the
+1. Keras ``model.predict`` at the contract's fixed length (500 in the textbook and release
+   recipes) with its default batch size, as the textbook does it (model only: tokens
+   precomputed);
+2. onnxruntime fp32 at that fixed length on the naive export (the unmasked twin without the
    lengths pass), batch 32, model only;
 3. onnxruntime fp32 and int8 on the shipped graphs with length-sorted batches, model only;
 4. ``scorer batch`` end to end (CSV in, CSV out, a fresh process each run) with the fp32 and
@@ -196,12 +198,14 @@ def main() -> None:
     from lstm_sentiment.export.convert import convert
     from lstm_sentiment.train.model import load_model
 
+    width = contract.max_length  # the textbook pads every review to it
+    keras_row = f"keras predict, length {width} (textbook)"
     keras_model = load_model(args.run_dir / "model.keras")
     keras_model.predict(fixed[:64], verbose=0)
     # Keras' default batch size (32), as the textbook calls it; verbose=0 keeps the progress
     # bar's terminal output out of the timing.
     record(
-        "keras predict, length 500 (textbook)",
+        keras_row,
         timed(lambda: keras_model.predict(fixed, verbose=0)),
     )
 
@@ -217,7 +221,7 @@ def main() -> None:
             for start in range(0, n, 32):
                 naive.run(None, {IDS: fixed[start : start + 32]})
 
-        record("onnxruntime fp32, length 500 (naive export)", timed(naive_run))
+        record(f"onnxruntime fp32, length {width} (naive export)", timed(naive_run))
         for variant in ("fp32", "int8"):
             model = SentimentModel.load(variant, "cpu", threads=1)
             model.score_encoded(encoded[:256])
@@ -257,7 +261,7 @@ def main() -> None:
                     flush=True,
                 )
 
-    keras = figures["rows"]["keras predict, length 500 (textbook)"]["reviews_per_second"]
+    keras = figures["rows"][keras_row]["reviews_per_second"]
     print()
     print(f"{'':46} {'reviews/s':>10} {'x Keras':>8} {'roofline':>9} {'peak MB':>8}")
     for name, row in figures["rows"].items():
