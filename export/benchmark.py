@@ -1,6 +1,6 @@
 """Benchmark: the textbook's Keras inference against the exported models, in one run.
 
-    python -m lstm_sentiment.export.benchmark runs/textbook [--data PATH] [--big-gb 1]
+    python -m lstm_sentiment.export.benchmark runs/release [--data PATH] [--big-gb 1]
 
 On the same weights (``RUN_DIR`` must be the run the shipped models were exported from)
 and the 25,000-review IMDb test split (written as a CSV first):
@@ -50,6 +50,7 @@ from lstm_sentiment.runtime.model import MODELS_DIR, SentimentModel
 from lstm_sentiment.runtime.signature import IDS, VARIANTS
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
+from lstm_sentiment.train.datasets import missing_run_file
 
 
 def lstm_flops_per_token(config: TrainConfig) -> int:
@@ -158,11 +159,13 @@ def main() -> None:
     REPEATS = args.repeats
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+    if problem := missing_run_file(args.run_dir, ("model.keras", "contract.json", "config.json")):
+        sys.exit(f"error: {problem}")
     try:
         config = TrainConfig.load(args.run_dir / "config.json")
         contract = TextContract.load(args.run_dir / "contract.json")
-    except (OSError, ValueError) as error:
-        sys.exit(f"error: {args.run_dir} is not a finished training run ({error})")
+    except ValueError as error:
+        sys.exit(f"error: {args.run_dir}: {error}")
     try:
         reviews = imdb.load_split(imdb.resolve_source(args.data), "test")
     except imdb.DataError as error:

@@ -24,7 +24,7 @@ from lstm_sentiment.export.validate import MIN_ACCURACY
 from lstm_sentiment.runtime.console import App, add_version_option, fail, run
 from lstm_sentiment.train.cli import DataOption
 from lstm_sentiment.train.cli import app as train_app
-from lstm_sentiment.train.datasets import for_run
+from lstm_sentiment.train.datasets import for_run, missing_run_file
 
 app = App(
     help="Train, evaluate and export the lstm-sentiment model.",
@@ -80,9 +80,9 @@ def export_command(
 ) -> None:
     """Export fp32 and int8 ONNX models with a generated model card; refuses to write
     anything unless the numeric gates pass."""
-    for name in ("model.keras", "contract.json", "config.json", "training.json"):
-        if not (run_dir / name).is_file():
-            raise fail(f"{run_dir} is not a trained model folder: {name} is missing")
+    needs = ("model.keras", "contract.json", "config.json", "training.json")
+    if problem := missing_run_file(run_dir, needs):
+        raise fail(problem)
     dataset = for_run(run_dir, data, check_counts=limit_per_label is None)
     from lstm_sentiment.export.release import ExportOptions, export_release
 

@@ -205,12 +205,14 @@ def test_the_benchmark_refuses_a_missing_run_or_dataset_in_one_line(tmp_path):
 
     no_run = benchmark(str(tmp_path / "missing"))
     assert no_run.returncode == 1 and "Traceback" not in no_run.stderr
-    assert no_run.stderr.startswith("error:") and "not a finished training run" in no_run.stderr
+    assert no_run.stderr.startswith("error:") and "not a trained model folder" in no_run.stderr
+    assert "model.keras is missing" in no_run.stderr
     run = tmp_path / "run"
     run.mkdir()
     from lstm_sentiment.runtime.contract import TextContract
     from lstm_sentiment.train.config import TrainConfig
 
+    (run / "model.keras").write_bytes(b"")  # never read: the dataset is missing first
     TrainConfig().save(run / "config.json")
     TextContract.from_texts(["a good film", "a bad film"], 10, 20, "last", 1).save(
         run / "contract.json"

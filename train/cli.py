@@ -32,6 +32,7 @@ from lstm_sentiment.train.datasets import (
     FileSource,
     for_run,
     is_table_file,
+    missing_run_file,
 )
 
 app = App(
@@ -293,9 +294,8 @@ def evaluate(
     """Accuracy, precision, recall, F1, ROC-AUC and confusion matrix of a trained model;
     writes evaluation.json and evaluation.png into the model folder. A run trained on your
     own file is evaluated on the rows it held out (or on its --test file)."""
-    for name in ("model.keras", "contract.json"):
-        if not (model_dir / name).is_file():
-            raise fail(f"{model_dir} is not a trained model folder: {name} is missing")
+    if problem := missing_run_file(model_dir, ("model.keras", "contract.json")):
+        raise fail(problem)
     dataset = for_run(model_dir, data, check_counts=limit_per_label is None)
     from lstm_sentiment.train.evaluate import evaluate as run_evaluation
 

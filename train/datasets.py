@@ -266,6 +266,14 @@ class FileData:
 _SOURCE_FIELDS = [f.name for f in dataclasses.fields(FileSource)]
 
 
+def missing_run_file(folder: Path, needs: tuple[str, ...]) -> str | None:
+    """Why ``folder`` is no trained model folder (the first of ``needs`` it lacks), or None."""
+    for name in needs:
+        if not (folder / name).is_file():
+            return f"{folder} is not a trained model folder: {name} is missing"
+    return None
+
+
 def for_run(folder: Path, imdb_source: Path | None = None, check_counts: bool = True) -> Dataset:
     """The data a run folder was trained on (``data.json``); runs without one used IMDb,
     found at ``imdb_source`` (default: as ``imdb.resolve_source`` finds it)."""
