@@ -55,8 +55,9 @@ from lstm_sentiment.train.datasets import missing_run_file
 
 def lstm_flops_per_token(config: TrainConfig) -> int:
     """Multiply-adds x 2 of both LSTM layers for one time step (the rest is negligible)."""
-    first = 8 * config.lstm1_units * (config.embedding_dim + config.lstm1_units)
-    second = 8 * config.lstm2_units * (config.lstm1_units + config.lstm2_units)
+    directions = 2 if config.bidirectional else 1
+    first = directions * 8 * config.lstm1_units * (config.embedding_dim + config.lstm1_units)
+    second = 8 * config.lstm2_units * (directions * config.lstm1_units + config.lstm2_units)
     return first + second
 
 

@@ -8,7 +8,8 @@ mask's meaning inside the graph:
 1. ``lengths = ReduceSum(Cast(token_ids != 0))``. Under the text contract a review's ids are
    never 0 and padding comes only after them, so this is each review's true length.
 2. Every ``LSTM`` node gets ``lengths`` as its ``sequence_lens`` input: it stops at each
-   review's end, and its outputs past that end are zeros that the next LSTM never reads.
+   review's end, and its outputs past that end are zeros that the next LSTM never reads. A
+   bidirectional first layer's backward half starts at each review's own end.
 3. The classifier head reads the last LSTM's final hidden state ``Y_h`` (taken at each
    review's own last step) instead of the last time step of ``Y`` (a padding step).
 
@@ -51,8 +52,14 @@ def apply_lengths_pass(model: onnx.ModelProto, ids_input: str = IDS) -> onnx.Mod
     )
 
     for lstm in lstms:
-        if _attr(lstm, "direction", b"forward") != b"forward":
-            raise GraphPassError(f"{lstm.name}: only forward LSTMs are supported")
+        direction = _attr(lstm, "direction", b"forward")
+        # A bidirectional LSTM's backward half then starts at each review's own last token,
+        # as under the Keras mask. The classifier reads the last LSTM's one final state, so
+        # that one must run forward.
+        last = lstm is lstms[-1]
+        if direction not in ((b"forward",) if last else (b"forward", b"bidirectional")):
+            where = " as the last layer" if last else ""
+            raise GraphPassError(f"{lstm.name}: {direction.decode()} LSTMs are unsupported{where}")
         while len(lstm.input) < 5:
             lstm.input.append("")
         lstm.input[4] = LENGTHS

@@ -106,16 +106,13 @@ def tiny_folder(tmp_path: Path) -> Path:
     return write_folder(tmp_path / "extracted", tiny_layout())
 
 
-@pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory):
-    """A small model trained on a made-up dataset: fast, for graph and plumbing tests."""
+def _train_tiny(root: Path, **overrides) -> Path:
     pytest.importorskip("keras", reason="needs the 'train' extra")
     from lstm_sentiment.train.config import TrainConfig
     from lstm_sentiment.train.fit import train
 
-    root = tmp_path_factory.mktemp("tiny_run")
     archive = write_archive(root / "aclImdb_v1.tar.gz", tiny_layout(per_label=20))
-    config = TrainConfig(
+    settings = dict(
         limit_per_label=20,
         max_length=24,
         epochs=2,
@@ -124,8 +121,22 @@ def tiny_run(tmp_path_factory):
         lstm1_units=8,
         lstm2_units=4,
     )
-    train(config, archive, root / "run")
+    train(TrainConfig(**{**settings, **overrides}), archive, root / "run")
     return root / "run"
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A small model trained on a made-up dataset: fast, for graph and plumbing tests."""
+    return _train_tiny(tmp_path_factory.mktemp("tiny_run"))
+
+
+@pytest.fixture(scope="session")
+def tiny_bidirectional_run(tmp_path_factory):
+    """``tiny_run`` with a bidirectional first LSTM and both dropouts (training only)."""
+    return _train_tiny(
+        tmp_path_factory.mktemp("tiny_bi_run"), bidirectional=True, word_dropout=0.1, dropout=0.1
+    )
 
 
 @pytest.fixture(scope="session")

@@ -41,10 +41,24 @@ def keras_scores(run, texts, pad_to=None):
     return load_model(run / "model.keras").predict(ids, verbose=0).ravel()
 
 
-def test_graph_has_native_lstms_fed_the_true_lengths(tiny_run):
+RUNS = ["tiny_run", "tiny_bidirectional_run"]
+
+
+@pytest.mark.parametrize("run_name", RUNS)
+def test_graph_has_native_lstms_fed_the_true_lengths(run_name, request):
+    tiny_run = request.getfixturevalue(run_name)
     model = convert(tiny_run)
     ops = [node.op_type for node in model.graph.node]
     assert ops.count("LSTM") == 2
+    directions = [
+        helper.get_attribute_value(a).decode()
+        for node in model.graph.node
+        if node.op_type == "LSTM"
+        for a in node.attribute
+        if a.name == "direction"
+    ]
+    first = "bidirectional" if run_name == "tiny_bidirectional_run" else "forward"
+    assert directions == [first, "forward"]
     assert not {"Loop", "Scan", "If"} & set(ops)
     for node in model.graph.node:
         if node.op_type == "LSTM":
@@ -55,7 +69,9 @@ def test_graph_has_native_lstms_fed_the_true_lengths(tiny_run):
     onnx.checker.check_model(model, full_check=True)
 
 
-def test_onnx_matches_masked_keras_and_padding_never_matters(tiny_run, tmp_path):
+@pytest.mark.parametrize("run_name", RUNS)
+def test_onnx_matches_masked_keras_and_padding_never_matters(run_name, request, tmp_path):
+    tiny_run = request.getfixturevalue(run_name)
     model = save_with_contract(convert(tiny_run), tiny_run, tmp_path / "m.onnx")
     expected = keras_scores(tiny_run, TEXTS)
     encoded = [model.contract.encode(t) for t in TEXTS]
@@ -65,7 +81,9 @@ def test_onnx_matches_masked_keras_and_padding_never_matters(tiny_run, tmp_path)
     assert max(c.value for c in checks) == 0.0
 
 
-def test_without_the_lengths_pass_padding_changes_scores(tiny_run, tmp_path):
+@pytest.mark.parametrize("run_name", RUNS)
+def test_without_the_lengths_pass_padding_changes_scores(run_name, request, tmp_path):
+    tiny_run = request.getfixturevalue(run_name)
     # The plain unmasked conversion is what the pass exists to fix; this shows it matters.
     model = save_with_contract(convert(tiny_run, lengths_pass=False), tiny_run, tmp_path / "m.onnx")
     (check,) = validate.padding_invariance(model, TEXTS)
@@ -220,3 +238,13 @@ def test_the_benchmark_refuses_a_missing_run_or_dataset_in_one_line(tmp_path):
     no_data = benchmark(str(run), "--data", str(tmp_path / "no-archive.tar.gz"))
     assert no_data.returncode == 1 and "Traceback" not in no_data.stderr
     assert no_data.stderr.startswith("error:") and "no-archive" in no_data.stderr
+
+
+def test_the_benchmarks_lstm_cost_counts_both_directions():
+    from lstm_sentiment.export.benchmark import lstm_flops_per_token
+    from lstm_sentiment.train.config import TrainConfig
+
+    # 2 x (4 gates x units x (inputs + units)) per layer and direction.
+    assert lstm_flops_per_token(TrainConfig()) == 8 * 64 * (64 + 64) + 8 * 32 * (64 + 32)
+    both_ways = TrainConfig(bidirectional=True, lstm1_units=32)
+    assert lstm_flops_per_token(both_ways) == 2 * 8 * 32 * (64 + 32) + 8 * 32 * (64 + 32)

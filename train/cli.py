@@ -142,10 +142,34 @@ def train(
         int | None, typer.Option(help="Embedding width (textbook: 64).")
     ] = None,
     lstm1_units: Annotated[
-        int | None, typer.Option(help="Units of the first LSTM (textbook: 64).")
+        int | None,
+        typer.Option(help="Units of the first LSTM, each way if bidirectional (textbook: 64)."),
+    ] = None,
+    bidirectional: Annotated[
+        bool | None,
+        typer.Option(
+            "--bidirectional/--forward-only",
+            help="Whether the first LSTM also reads each text backwards (textbook: forward only).",
+        ),
     ] = None,
     lstm2_units: Annotated[
         int | None, typer.Option(help="Units of the second LSTM (textbook: 32).")
+    ] = None,
+    word_dropout: Annotated[
+        float | None,
+        typer.Option(help="Share of words dropped in training (textbook: 0)."),
+    ] = None,
+    dropout: Annotated[
+        float | None,
+        typer.Option(help="Dropout on the first LSTM's outputs in training (textbook: 0)."),
+    ] = None,
+    word_vectors: Annotated[
+        bool | None,
+        typer.Option(
+            "--word-vectors/--no-word-vectors",
+            help="Start the embedding from word2vec vectors of the training reviews (gensim) "
+            "(textbook: no).",
+        ),
     ] = None,
     learning_rate: Annotated[
         float | None, typer.Option(help="Adam's learning rate (textbook: 0.001).")

@@ -28,7 +28,11 @@ class TrainConfig:
     max_length: int = 500  # ids per review, the start id included
     keep: str = "last"  # which end of an over-long review is kept: "last" or "first"
     embedding_dim: int = 64
-    lstm1_units: int = 64
+    lstm1_units: int = 64  # per direction when bidirectional
+    bidirectional: bool = False  # the first LSTM also reads each review backwards
+    word_vectors: bool = False  # start the embedding from word2vec vectors of the reviews read
+    word_dropout: float = 0.0  # in training, this share of words reach the LSTM as zeros
+    dropout: float = 0.0  # in training, dropout on the first LSTM's outputs
     lstm2_units: int = 32
     learning_rate: float = 1e-3  # Adam's default
     epochs: int = 5
@@ -92,6 +96,8 @@ class TrainConfig:
             "lr_schedule must be 'constant' or 'cosine'": self.lr_schedule
             in ("constant", "cosine"),
             "clipnorm must be > 0": self.clipnorm is None or self.clipnorm > 0,
+            "word_dropout and dropout must be in [0, 1)": 0 <= self.word_dropout < 1
+            and 0 <= self.dropout < 1,
         }
         failed = [message for message, ok in checks.items() if not ok]
         failed += settings_problems(self.max_length, self.keep, self.contract_version)

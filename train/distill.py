@@ -189,6 +189,13 @@ def fit_student(
     encoded = [contract.encode(text) for text in corpus.texts]
     batches = LengthBuckets(encoded, corpus.targets, config.batch_size, config.seed)
     model = build_model(config, contract.vocab_size)
+    if config.word_vectors and not (out / CHECKPOINT_DIR).exists():
+        from lstm_sentiment.train.word_vectors import start_embedding
+
+        # Whole reviews only: crops would count their sentences twice. A resumed run gets
+        # its weights from the checkpoint, so it needs no vectors.
+        n_reviews = corpus.kinds["labelled"] + corpus.kinds["unlabelled"]
+        start_embedding(model, encoded[:n_reviews], config.seed, say)
     # No training accuracy: against soft targets it would mean nothing; the judge measures
     # the held-out reviews instead.
     compile_model(model, config, steps_per_epoch=len(batches), metrics=())

@@ -94,6 +94,10 @@ def train(
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     model = build_model(config, contract.vocab_size)
+    if config.word_vectors:
+        from lstm_sentiment.train.word_vectors import start_embedding
+
+        start_embedding(model, [row[row != 0] for row in ids[fit]], config.seed, say)
     compile_model(model, config, steps_per_epoch=-(-len(fit) // config.batch_size))
     best = _BestEpoch()
     history = model.fit(

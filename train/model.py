@@ -18,18 +18,24 @@ def build_model(config: TrainConfig, vocab_size: int, *, mask: bool = True) -> A
     """An uncompiled ``keras.Sequential`` for ids of shape ``[batch, time]`` (int32)."""
     import keras
 
-    return keras.Sequential(
-        [
-            keras.Input(shape=(None,), dtype="int32", name=IDS),
-            keras.layers.Embedding(
-                vocab_size, config.embedding_dim, mask_zero=mask, name="embedding"
-            ),
-            keras.layers.LSTM(config.lstm1_units, return_sequences=True, name="lstm_1"),
-            keras.layers.LSTM(config.lstm2_units, name="lstm_2"),
-            keras.layers.Dense(1, activation="sigmoid", name="positive"),
-        ],
-        name="lstm_sentiment",
-    )
+    first: Any = keras.layers.LSTM(config.lstm1_units, return_sequences=True, name="lstm_1")
+    if config.bidirectional:
+        # Keras concatenates the two directions' outputs at each step: forward, then backward.
+        first = keras.layers.Bidirectional(first, merge_mode="concat", name="bilstm_1")
+    layers = [
+        keras.Input(shape=(None,), dtype="int32", name=IDS),
+        keras.layers.Embedding(vocab_size, config.embedding_dim, mask_zero=mask, name="embedding"),
+        # Dropout is only active in training: the exported graph has none of it.
+        # A noise shape of 1 on the features drops whole words, not single features.
+        keras.layers.Dropout(config.word_dropout, noise_shape=(None, None, 1), name="word_dropout")
+        if config.word_dropout
+        else None,
+        first,
+        keras.layers.Dropout(config.dropout, name="dropout") if config.dropout else None,
+        keras.layers.LSTM(config.lstm2_units, name="lstm_2"),
+        keras.layers.Dense(1, activation="sigmoid", name="positive"),
+    ]
+    return keras.Sequential([layer for layer in layers if layer is not None], name="lstm_sentiment")
 
 
 def compile_model(
