@@ -1,22 +1,23 @@
 """Benchmark: the textbook's Keras inference against the exported models, in one run.
 
-    python -m lstm_sentiment.export.benchmark runs/release [--data PATH] [--big-gb 1]
+    python -m lstm_sentiment.export.benchmark runs/release [--models DIR] [--data PATH]
 
-On the same weights (``RUN_DIR`` must be the run the shipped models were exported from)
-and the 25,000-review IMDb test split (written as a CSV first):
+On the same weights (the models in ``--models``, by default the shipped ones, must have been
+exported from ``RUN_DIR``: their text contracts are compared) and the 25,000-review IMDb test
+split (written as a CSV first):
 
 1. Keras ``model.predict`` at the contract's fixed length (500 in the textbook and release
    recipes) with its default batch size, as the textbook does it (model only: tokens
    precomputed);
 2. onnxruntime fp32 at that fixed length on the naive export (the unmasked twin without the
    lengths pass), batch 32, model only;
-3. onnxruntime fp32 and int8 on the shipped graphs with length-sorted batches, model only;
+3. onnxruntime fp32 and int8 on the exported graphs with length-sorted batches, model only;
 4. ``scorer batch`` end to end (CSV in, CSV out, a fresh process each run) with the fp32 and
    int8 token-id models (tokenized in Python) and their raw-text twins (tokenized in the
    graph), with each process's peak memory;
 5. with ``--baseline DIR`` (a folder written by ``lstm-sentiment export``, such as the
    textbook recipe's models), ``scorer batch`` end to end with that folder's fp32 and int8
-   files too, and the ratios of the shipped models' speed to theirs;
+   files too, and the ratios of the benchmarked models' speed to theirs;
 6. with ``--big-gb``, ``scorer batch`` on a CSV of that many GB (test reviews repeated):
    time and peak memory.
 
@@ -46,6 +47,7 @@ import numpy as np
 
 from lstm_sentiment.export.machine import machine
 from lstm_sentiment.runtime.contract import TextContract, pad_batch
+from lstm_sentiment.runtime.errors import LstmSentimentError
 from lstm_sentiment.runtime.model import MODELS_DIR, SentimentModel
 from lstm_sentiment.runtime.signature import IDS, VARIANTS
 from lstm_sentiment.train import imdb
@@ -143,10 +145,30 @@ def big_csv(reviews: list[imdb.Review], path: Path, gigabytes: float) -> int:
     return rows
 
 
+def exported_from(models: Path, contract: TextContract) -> str | None:
+    """Why ``models`` cannot be benchmarked against the run with ``contract``, if it cannot."""
+    missing = [VARIANTS[v].file for v in VARIANTS if not (models / VARIANTS[v].file).is_file()]
+    if missing:
+        return f"{models} lacks {', '.join(missing)} (a folder written by lstm-sentiment export)"
+    try:
+        exported = SentimentModel.load(str(models / VARIANTS["fp32"].file), "cpu", threads=1)
+    except LstmSentimentError as error:
+        return str(error)
+    if exported.contract != contract:
+        return f"{models} was not exported from this run: their text contracts differ"
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "run_dir", type=Path, help="the trained folder the shipped models came from"
+        "run_dir", type=Path, help="the trained folder the benchmarked models came from"
+    )
+    parser.add_argument(
+        "--models",
+        type=Path,
+        default=MODELS_DIR,
+        help="the folder of models exported from RUN_DIR (default: the shipped models)",
     )
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--repeats", type=int, default=3)
@@ -171,6 +193,9 @@ def main() -> None:
         reviews = imdb.load_split(imdb.resolve_source(args.data), "test")
     except imdb.DataError as error:
         sys.exit(f"error: {error}")
+    if problem := exported_from(args.models, contract):
+        sys.exit(f"error: {problem}")
+    paths = {variant: str(args.models / VARIANTS[variant].file) for variant in VARIANTS}
     texts = [r.text for r in reviews]
     n = len(texts)
     encoded = [contract.encode(t) for t in texts]
@@ -227,7 +252,7 @@ def main() -> None:
 
         record(f"onnxruntime fp32, length {width} (naive export)", timed(naive_run))
         for variant in ("fp32", "int8"):
-            model = SentimentModel.load(variant, "cpu", threads=1)
+            model = SentimentModel.load(paths[variant], "cpu", threads=1)
             model.score_encoded(encoded[:256])
             workers = max(1, min(os.cpu_count() or 1, 4))
             record(
@@ -238,7 +263,9 @@ def main() -> None:
         test_csv = work / "imdb-test.csv"
         imdb.write_csv(reviews, test_csv)
         for variant in ("fp32", "int8", "text-fp32", "text-int8"):
-            runs = [run_scorer(test_csv, variant, work / "out.csv") for _ in range(args.repeats)]
+            runs = [
+                run_scorer(test_csv, paths[variant], work / "out.csv") for _ in range(args.repeats)
+            ]
             seconds = statistics.median(r[0] for r in runs)
             record(f"scorer batch {variant} (CSV in, CSV out)", seconds, max(r[1] for r in runs))
         for variant in ("fp32", "int8") if args.baseline else ():
@@ -253,7 +280,7 @@ def main() -> None:
             size = path.stat().st_size / 1e9
             figures["big"] = {"gigabytes": size, "rows": rows}
             for variant in ("fp32", "int8"):
-                seconds, memory = run_scorer(path, variant, work / "big-out.csv")
+                seconds, memory = run_scorer(path, paths[variant], work / "big-out.csv")
                 figures["big"][variant] = {
                     "seconds": seconds,
                     "peak_mb": memory,
@@ -278,17 +305,14 @@ def main() -> None:
     int8 = figures["rows"]["scorer batch int8 (CSV in, CSV out)"]["reviews_per_second"]
     print(
         f"\nint8 / fp32 end to end: {int8 / fp32:.2f}; files: "
-        + ", ".join(
-            f"{v} {(MODELS_DIR / VARIANTS[v].file).stat().st_size / 1e6:.2f} MB"
-            for v in ("fp32", "int8")
-        )
+        + ", ".join(f"{v} {Path(paths[v]).stat().st_size / 1e6:.2f} MB" for v in ("fp32", "int8"))
     )
     for variant in ("fp32", "int8") if args.baseline else ():
         shipped = figures["rows"][f"scorer batch {variant} (CSV in, CSV out)"]
         baseline = figures["rows"][f"scorer batch {variant}, baseline"]
         ratio = shipped["reviews_per_second"] / baseline["reviews_per_second"]
         figures[f"{variant}_vs_baseline"] = ratio
-        print(f"{variant} end to end, shipped / baseline ({args.baseline}): {ratio:.2f}")
+        print(f"{variant} end to end, {args.models} / {args.baseline}: {ratio:.2f}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 

@@ -248,3 +248,13 @@ def test_the_benchmarks_lstm_cost_counts_both_directions():
     assert lstm_flops_per_token(TrainConfig()) == 8 * 64 * (64 + 64) + 8 * 32 * (64 + 32)
     both_ways = TrainConfig(bidirectional=True, lstm1_units=32)
     assert lstm_flops_per_token(both_ways) == 2 * 8 * 32 * (64 + 32) + 8 * 32 * (64 + 32)
+
+
+def test_the_benchmark_only_times_models_exported_from_its_run(tmp_path):
+    from lstm_sentiment.export.benchmark import exported_from
+
+    shipped = SentimentModel.load("fp32").contract
+    assert exported_from(MODELS_DIR, shipped) is None
+    other = TextContract.from_texts(["a good film", "a bad film"], 10, 20, "last", 1)
+    assert "not exported from this run" in exported_from(MODELS_DIR, other)
+    assert "lacks lstm-sentiment-fp32.onnx" in exported_from(tmp_path, shipped)
