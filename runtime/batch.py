@@ -214,4 +214,4 @@ def _write(
         summary.scored += 1
         summary.positive += is_positive
         rows.append((record.id, score, positive if is_positive else negative, "", record.kept))
-    writer.write(rows, source.kept_columns)
+    writer.write(rows, source.kept_columns, source.kept_types)

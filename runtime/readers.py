@@ -165,6 +165,9 @@ class RecordSource:
         self.id_column: str | None = None
         self.label_column: str | None = None
         self.kept_columns: list[str] = []  # the input columns each Record.kept holds
+        # Arrow types of kept columns where the input states them (Parquet), for a writer
+        # that can keep them (Parquet); other writers write every kept value as text.
+        self.kept_types: dict[str, Any] = {}
         self._all_fields: list[str] | None = None  # JSON Lines with keep "all": every field
         self._raw: IO[bytes] | None = None
         self._records: Iterator[Record] = iter(())
@@ -400,6 +403,8 @@ class RecordSource:
             self.label_column = choose_text_column(self.columns, self.spec.label_column, self.where)
             wanted.append(self.label_column)
         self.kept_columns = self._kept(self.columns)
+        schema = parquet.schema_arrow
+        self.kept_types = {name: schema.field(name).type for name in self.kept_columns}
         wanted.extend(self.kept_columns)
         return self._parquet_rows(parquet, list(dict.fromkeys(wanted)))
 

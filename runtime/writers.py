@@ -13,7 +13,7 @@ import contextlib
 import csv
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -63,11 +63,14 @@ def kept_names(columns: Sequence[str]) -> list[str]:
 
 class Writer:
     """Appends rows of (id, score, label, error, kept values); ``score``/``label`` are None
-    on error. ``kept`` names the kept input columns, fixed by the first write."""
+    on error. ``kept`` names the kept input columns, fixed by the first write; ``types``
+    gives the Arrow types of those the input typed (only the Parquet writer uses them)."""
 
     kept: list[str] | None = None
 
-    def write(self, rows: Sequence[Row], kept: Sequence[str] = ()) -> None:
+    def write(
+        self, rows: Sequence[Row], kept: Sequence[str] = (), types: Mapping[str, Any] | None = None
+    ) -> None:
         raise NotImplementedError
 
     def _columns(self, kept: Sequence[str]) -> list[str]:
@@ -100,7 +103,9 @@ class _CsvWriter(Writer):
     def finish(self) -> None:
         self._header()  # a header-only input gives a header-only output
 
-    def write(self, rows: Sequence[Row], kept: Sequence[str] = ()) -> None:
+    def write(
+        self, rows: Sequence[Row], kept: Sequence[str] = (), types: Mapping[str, Any] | None = None
+    ) -> None:
         self._header(kept)
         for row in rows:
             ident, score, label, error, _ = row
@@ -113,7 +118,9 @@ class _JsonlWriter(Writer):
     def __init__(self, out: IO[str]) -> None:
         self.out = out
 
-    def write(self, rows: Sequence[Row], kept: Sequence[str] = ()) -> None:
+    def write(
+        self, rows: Sequence[Row], kept: Sequence[str] = (), types: Mapping[str, Any] | None = None
+    ) -> None:
         names = self._columns(kept)[len(COLUMNS) :]
         for row in rows:
             ident, score, label, error, _ = row
@@ -135,7 +142,7 @@ class _ParquetWriter(Writer):
         self.pa, self.pq, self.out = pa, pq, out
         self.writer: Any = None
 
-    def _open(self, kept: Sequence[str]) -> None:
+    def _open(self, kept: Sequence[str], types: Mapping[str, Any]) -> None:
         pa = self.pa
         fields = [
             ("id", pa.string()),
@@ -143,14 +150,21 @@ class _ParquetWriter(Writer):
             ("label", pa.string()),
             ("error", pa.string()),
         ]
-        # Kept columns are written as text (JSON for nested values), whatever their type was.
-        fields += [(name, pa.string()) for name in self._columns(kept)[len(COLUMNS) :]]
+        # A kept column keeps the type a Parquet input gave it; from other inputs it is text
+        # (JSON for nested values): their values need not share one type down a column.
+        self.typed = [name in types for name in kept]
+        names = self._columns(kept)[len(COLUMNS) :]
+        fields += [
+            (name, types.get(source, pa.string())) for source, name in zip(kept, names, strict=True)
+        ]
         self.schema = pa.schema(fields)
         self.writer = self.pq.ParquetWriter(self.out, self.schema)
 
-    def write(self, rows: Sequence[Row], kept: Sequence[str] = ()) -> None:
+    def write(
+        self, rows: Sequence[Row], kept: Sequence[str] = (), types: Mapping[str, Any] | None = None
+    ) -> None:
         if self.writer is None:
-            self._open(kept)
+            self._open(kept, types or {})
         if not rows:
             return
         columns = list(zip(*(row[:4] for row in rows), strict=True))
@@ -161,7 +175,10 @@ class _ParquetWriter(Writer):
                 list(columns[1]),
                 list(columns[2]),
                 list(columns[3]),
-                *[[None if v is None else _as_text(v) for v in values] for values in extra],
+                *[
+                    list(values) if typed else [None if v is None else _as_text(v) for v in values]
+                    for values, typed in zip(extra, self.typed, strict=True)
+                ],
             ],
             schema=self.schema,
         )
@@ -169,7 +186,7 @@ class _ParquetWriter(Writer):
 
     def close(self) -> None:
         if self.writer is None:
-            self._open(())
+            self._open((), {})
         self.writer.close()
 
 

@@ -541,3 +541,38 @@ def test_sigterm_removes_the_temporary_file_like_ctrl_c(tmp_path):
     )
     assert last == "interrupted; nothing was written"
     assert not out.exists() and not list(tmp_path.glob(".out.csv.*"))
+
+
+def test_parquet_to_parquet_keeps_the_types_of_kept_columns(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    import datetime
+
+    stamps = [datetime.datetime(2026, 1, d) for d in (1, 2, 3)]
+    table = pa.table(
+        {
+            "review": ["great film", "awful film", None],
+            "stars": pa.array([9, 2, None], pa.int16()),
+            "weight": [0.5, 1.5, 2.5],
+            "seen": [True, False, None],
+            "tags": [["a"], [], ["b", "c"]],
+            "when": pa.array(stamps, pa.timestamp("ms")),
+            "score": ["x", "y", "z"],  # collides with an output column: becomes input_score
+        }
+    )
+    pq.write_table(table, tmp_path / "in.parquet")
+    out = tmp_path / "out.parquet"
+    result = scorer(str(tmp_path / "in.parquet"), "-o", str(out), "--keep-columns", "all")
+    assert result.exit_code == 3, result.output  # the null review is an error row
+    written = pq.read_table(out)
+    for name in ("stars", "weight", "seen", "tags", "when"):
+        assert written.schema.field(name).type == table.schema.field(name).type, name
+        assert written.column(name).to_pylist() == table.column(name).to_pylist(), name
+    assert written.column("input_score").to_pylist() == ["x", "y", "z"]
+    assert written.column("review").to_pylist() == ["great film", "awful film", None]
+
+    # From a text format, kept values stay text: their types are not known.
+    csv_out = tmp_path / "from-csv.parquet"
+    source = write(tmp_path, "in.csv", "review,stars\ngreat film,9\n")
+    assert scorer(str(source), "-o", str(csv_out), "--keep-columns", "stars").exit_code == 0
+    assert pq.read_table(csv_out).column("stars").to_pylist() == ["9"]
