@@ -122,8 +122,16 @@ def default_version(run_dir: Path) -> str:
     return f"{runtime.__version__}+{local}"
 
 
+# The modules of the 'train' extra that the commands import when they need them: a base
+# install (the scorer alone) still has this command, so say what to install.
+TRAINING_MODULES = {
+    name: "train"
+    for name in ("tensorflow", "keras", "tf2onnx", "onnx", "sklearn", "gensim", "matplotlib")
+}
+
+
 def main() -> None:
     """Console entry point; see ``console.run``."""
     # TensorFlow's C++ start-up chatter hides the messages that matter.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    run(app)
+    run(app, extras=TRAINING_MODULES)

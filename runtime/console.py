@@ -11,7 +11,7 @@ import functools
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any
 
 import typer
@@ -99,10 +99,12 @@ def interrupt_leaves(text: str) -> Iterator[None]:
         _on_interrupt.pop()
 
 
-def run(app: typer.Typer, after_failure: str = "") -> None:
+def run(app: typer.Typer, after_failure: str = "", extras: Mapping[str, str] | None = None) -> None:
     """Run a console entry point: Ctrl-C ends quietly with exit code 130, and an unexpected
     failure prints one line (``LSTM_SENTIMENT_DEBUG=1`` shows the traceback) with exit code
-    1. ``after_failure`` is said after either (for example "nothing was written")."""
+    1. ``after_failure`` is said after either (for example "nothing was written").
+    ``extras`` maps a module the commands import lazily to the install extra that brings it,
+    so that a command run without it names the install command (exit code 2)."""
     tail = f"; {after_failure}" if after_failure else ""
     _on_interrupt.clear()
 
@@ -126,6 +128,14 @@ def run(app: typer.Typer, after_failure: str = "") -> None:
     except Exception as error:
         if os.environ.get("LSTM_SENTIMENT_DEBUG"):
             raise
+        top = (getattr(error, "name", None) or "").partition(".")[0]
+        if isinstance(error, ModuleNotFoundError) and top in (extras or {}):
+            extra = (extras or {})[top]
+            fail(
+                f"this command needs {top}, which comes with the '{extra}' extra: "
+                f"pip install 'lstm-sentiment[{extra}]'{tail}"
+            )
+            raise SystemExit(EXIT_BAD_INPUT) from None
         typer.echo(
             f"error: unexpected failure ({type(error).__name__}: {error}){tail}. "
             "Please report it; LSTM_SENTIMENT_DEBUG=1 shows the traceback.",

@@ -151,3 +151,36 @@ def test_tensorflow_logs_are_quiet_unless_verbose(tmp_path, monkeypatch):
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
     runner.invoke(app, ["--verbose", *args])
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
+
+
+# A base install (the scorer alone) still has the lstm-sentiment command; its heavy imports
+# are blocked here as if the 'train' extra were missing.
+WITHOUT_TRAINING_EXTRA = """
+import sys
+for name in ("tensorflow", "keras", "tf2onnx", "onnx", "sklearn", "gensim"):
+    sys.modules[name] = None
+sys.argv = ["lstm-sentiment", *sys.argv[1:]]
+from lstm_sentiment.export.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize("command", ["train", "export"])
+def test_without_the_train_extra_a_command_names_the_install(command, request, tmp_path):
+    if command == "train":
+        archive = request.getfixturevalue("tiny_archive")
+        args = ["train", "--data", str(archive), "--limit-per-label", "2"]
+    else:
+        run = request.getfixturevalue("tiny_run")
+        args = ["export", str(run), "--data", str(run.parent / "aclImdb_v1.tar.gz")]
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TRAINING_EXTRA, *args, "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "LSTM_SENTIMENT_DEBUG": ""},
+    )
+    assert result.returncode == 2, result.stderr
+    assert "pip install 'lstm-sentiment[train]'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
 import json
 import os
 from pathlib import Path
@@ -286,6 +287,10 @@ def train(
                        "rows and their crops only", err=True)  # fmt: skip
     else:
         dataset = _source(data)
+    # Imported before anything is written: without the 'train' extra the entry point names
+    # the install command (console.run) and leaves no half-made run folder behind.
+    for module in _training_modules(resolved):
+        importlib.import_module(module)
     typer.echo(f"training on {data or dataset} with {json.dumps(resolved.to_dict())}", err=True)
     from lstm_sentiment.train.fit import train as run_training
 
@@ -297,6 +302,14 @@ def train(
         f"kept epoch {result.best_epoch} "
         f"(val_accuracy {result.history['val_accuracy'][result.best_epoch - 1]:.4f}); "
         f"{result.seconds:.0f} s; wrote {result.out_dir}"
+    )
+
+
+def _training_modules(config: TrainConfig) -> list[str]:
+    return (
+        ["keras"]
+        + (["sklearn"] if config.distils else [])
+        + (["gensim"] if config.word_vectors else [])
     )
 
 
