@@ -293,6 +293,10 @@ class _Progress:
         self.path = path
         data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
         self.history: dict[str, list[float]] = data.get("history", {})
+        # The dropout layers' random state after each epoch: Keras' checkpoint keeps weights
+        # and optimizer but not this, and a resumed run must draw the masks an uninterrupted
+        # one would.
+        self.dropout_states: dict[str, list[list[int]]] = data.get("dropout_states", {})
 
     @property
     def best_epoch(self) -> int:
@@ -303,12 +307,14 @@ class _Progress:
     def truncate(self, epochs: int) -> None:
         """Forget epochs after ``epochs`` (they were not checkpointed)."""
         self.history = {k: v[:epochs] for k, v in self.history.items()}
+        self.dropout_states = {k: v for k, v in self.dropout_states.items() if int(k) <= epochs}
 
-    def add(self, figures: dict[str, float]) -> None:
+    def add(self, figures: dict[str, float], dropout_states: list[list[int]]) -> None:
         for key, value in figures.items():
             self.history.setdefault(key, []).append(float(value))
-        text = json.dumps({"history": self.history}, indent=2) + "\n"
-        self.path.write_text(text, encoding="utf-8")
+        self.dropout_states[str(len(self.history["val_loss"]))] = dropout_states
+        data = {"history": self.history, "dropout_states": self.dropout_states}
+        self.path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
 class _Judge:
@@ -335,18 +341,28 @@ class _Judge:
         import keras
 
         judge = self
+        generators = [
+            layer.seed_generator
+            for layer in self.model.layers
+            if isinstance(layer, keras.layers.Dropout)
+        ]
 
         class Judge(keras.callbacks.Callback):
             def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
                 # Epochs from this one on were never checkpointed (a resumed run redoes them).
                 judge.progress.truncate(epoch)
+                saved = judge.progress.dropout_states.get(str(epoch))
+                if saved is not None and len(saved) == len(generators):
+                    for generator, state in zip(generators, saved, strict=True):
+                        generator.state.assign(np.asarray(state, dtype="int64"))
 
             def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
                 figures = judge.measure()
                 figures["loss"] = float((logs or {}).get("loss", float("nan")))
                 judge.folder.mkdir(exist_ok=True)
                 self.model.save_weights(judge.weights_of(epoch + 1))
-                judge.progress.add(figures)
+                states = [np.asarray(g.state.numpy()).tolist() for g in generators]
+                judge.progress.add(figures, states)
                 # Early stopping as in the textbook path, counted from the history on disk so
                 # that a resumed run stops where an uninterrupted one would have.
                 if len(judge.progress.history["val_loss"]) - judge.progress.best_epoch >= (
