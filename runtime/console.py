@@ -129,8 +129,8 @@ def run(app: typer.Typer, after_failure: str = "", extras: Mapping[str, str] | N
         if os.environ.get("LSTM_SENTIMENT_DEBUG"):
             raise
         top = (getattr(error, "name", None) or "").partition(".")[0]
-        if isinstance(error, ModuleNotFoundError) and top in (extras or {}):
-            extra = (extras or {})[top]
+        extra = (extras or {}).get(top) if isinstance(error, ModuleNotFoundError) else None
+        if extra:
             fail(
                 f"this command needs {top}, which comes with the '{extra}' extra: "
                 f"pip install 'lstm-sentiment[{extra}]'{tail}"

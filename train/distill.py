@@ -351,8 +351,9 @@ class _Judge:
             def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
                 # Epochs from this one on were never checkpointed (a resumed run redoes them).
                 judge.progress.truncate(epoch)
+                # None before the first epoch and in runs started before states were kept.
                 saved = judge.progress.dropout_states.get(str(epoch))
-                if saved is not None and len(saved) == len(generators):
+                if saved is not None:
                     for generator, state in zip(generators, saved, strict=True):
                         generator.state.assign(np.asarray(state, dtype="int64"))
 
@@ -361,7 +362,7 @@ class _Judge:
                 figures["loss"] = float((logs or {}).get("loss", float("nan")))
                 judge.folder.mkdir(exist_ok=True)
                 self.model.save_weights(judge.weights_of(epoch + 1))
-                states = [np.asarray(g.state.numpy()).tolist() for g in generators]
+                states = [g.state.numpy().tolist() for g in generators]
                 judge.progress.add(figures, states)
                 # Early stopping as in the textbook path, counted from the history on disk so
                 # that a resumed run stops where an uninterrupted one would have.
