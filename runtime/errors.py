@@ -21,5 +21,9 @@ class LstmSentimentError(Exception):
     exit_code = EXIT_BAD_INPUT
 
 
+class InputError(LstmSentimentError):
+    """The input as a whole cannot be read; the message names the line where it can."""
+
+
 class ModelError(LstmSentimentError):
     """A model file is missing, unreadable, or does not describe itself as ours."""

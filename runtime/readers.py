@@ -14,6 +14,8 @@ unterminated quote, bytes that are not in the file's encoding, a missing text co
 from __future__ import annotations
 
 import bz2
+import codecs
+import contextlib
 import csv
 import gzip
 import io
@@ -27,33 +29,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from lstm_sentiment.runtime.errors import LstmSentimentError
-
-FORMATS = ("csv", "tsv", "jsonl", "parquet")
-TEXT_COLUMN_GUESSES = ("review", "text")
-_SUFFIXES = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
+from lstm_sentiment.runtime.columns import (
+    ID,
+    KEPT,
+    LABEL,
+    TEXT,
+    case_matches,
+    is_usual,
+    resolve_column,
+)
+from lstm_sentiment.runtime.errors import InputError
+from lstm_sentiment.runtime.formats import INPUT_FORMATS, format_of
 
 # Compressed inputs are read transparently; the codec is told by the file's first bytes.
 _COMPRESSIONS = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
-_COMPRESSED_SUFFIXES = (".gz", ".gzip", ".bz2", ".xz")
+# The one column a plain-text input has (for --text-column and --keep-columns).
+TEXT_FORMAT_COLUMN = "text"
 # Delimiters other than the comma that a one-column header may be hiding.
 _OTHER_DELIMITERS = {";": "';'", "\t": "tab ('\\t')", "|": "'|'"}
 _DELIMITER_NAMES = {"\\t": "\t", "tab": "\t", "\\|": "|"}
 
 # A CSV field may be as long as a review; Python's default cap (128 KiB) is far too small.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-
-
-class InputError(LstmSentimentError):
-    """The input as a whole cannot be read; the message names the line where it can."""
 
 
 @dataclass
@@ -70,7 +67,7 @@ class Record:
 @dataclass
 class InputSpec:
     path: str  # a file path, or "-" for stdin
-    format: str | None = None  # csv, tsv, jsonl, parquet; default: by extension (stdin: csv)
+    format: str | None = None  # formats.INPUT_FORMATS; default: by extension (stdin: csv)
     delimiter: str | None = None  # CSV only; default "," (tab for tsv)
     encoding: str = "utf-8"
     text_column: str | None = None
@@ -82,65 +79,20 @@ class InputSpec:
         if self.path != "-" and Path(self.path).is_dir():
             raise InputError(f"{self.path} is a folder; pass a file of reviews")
         if self.format:
-            if self.format not in FORMATS:
-                raise InputError(f"unknown input format {self.format!r}; use {', '.join(FORMATS)}")
+            if self.format not in INPUT_FORMATS:
+                raise InputError(
+                    f"unknown input format {self.format!r}; use {', '.join(INPUT_FORMATS)}"
+                )
             return self.format
         if self.path == "-":
             return "csv"
-        name = Path(self.path).name.lower()
-        for compressed in _COMPRESSED_SUFFIXES:
-            name = name.removesuffix(compressed)
-        suffix = Path(name).suffix
-        if suffix not in _SUFFIXES:
+        found = format_of(self.path)
+        if found is None:
             raise InputError(
                 f"cannot tell the format of {self.path} from its extension; pass --format "
-                f"({', '.join(FORMATS)})"
+                f"({', '.join(INPUT_FORMATS)})"
             )
-        return _SUFFIXES[suffix]
-
-
-def choose_text_column(columns: list[str], requested: str | None, where: str) -> str:
-    """``requested`` (exactly, else in any case when only one column matches so), else
-    ``review``/``text`` (any case), else the only column. Two candidates are ambiguous."""
-    if requested is not None:
-        if requested in columns:
-            return requested
-        matches = _case_matches(columns, requested)
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
-            raise InputError(
-                f"{where}: {_listing(matches)} all match {requested!r} but for case; pass the "
-                "exact name"
-            )
-        raise InputError(
-            f"{where} has no column {requested!r}; its columns are: {_listing(columns)}"
-        )
-    for guess in TEXT_COLUMN_GUESSES:
-        matches = _case_matches(columns, guess)
-        if len(set(matches)) > 1:  # one name twice is refused later, as a duplicate
-            raise InputError(
-                f"{where}: the columns {_listing(matches)} could each hold the reviews, so the "
-                "choice is ambiguous; pass --text-column NAME"
-            )
-        if matches:
-            return matches[0]
-    if len(columns) == 1:
-        return columns[0]
-    raise InputError(
-        f"{where}: which column holds the reviews? None is called 'review' or 'text'; its "
-        f"columns are: {_listing(columns)}. Pass --text-column NAME"
-    )
-
-
-def _case_matches(columns: list[str], name: str) -> list[str]:
-    """The columns that are ``name`` but for case and surrounding spaces."""
-    wanted = name.strip().lower()
-    return [c for c in columns if c.strip().lower() == wanted]
-
-
-def _listing(columns: list[str]) -> str:
-    return ", ".join(repr(c) for c in columns) or "(none)"
+        return found
 
 
 def check_text(text: Any) -> str:
@@ -172,6 +124,7 @@ class RecordSource:
         self._raw: IO[bytes] | None = None
         self._records: Iterator[Record] = iter(())
         self.total_bytes: int | None = None  # progress total: bytes, or rows for Parquet
+        self.notes: list[str] = []  # things worth telling the user that are not errors
         self._parquet_rows_read = 0
 
     @property
@@ -207,7 +160,8 @@ class RecordSource:
             self._all_fields = self._scan_fields()
         stream = _decompressed(self._raw, self.where)
         lines = _decoded_lines(stream, self.spec.encoding, self.where)
-        self._records = self._jsonl(lines) if self.format == "jsonl" else self._csv(lines)
+        read = {"jsonl": self._jsonl, "text": self._text}.get(self.format, self._csv)
+        self._records = read(lines)
         # Reading the header now lets a bad header fail before any output is created.
         self._first = next(self._records, None)
         return self
@@ -243,6 +197,31 @@ class RecordSource:
             yield self._first
         yield from self._records
 
+    def _choose_columns(self, columns: list[str]) -> None:
+        """The text, id, label and kept columns of a table's header (CSV, Parquet)."""
+        spec = self.spec
+        self.columns = columns
+        self.text_column = resolve_column(columns, spec.text_column, TEXT, self.where) or ""
+        _unique_index(columns, self.text_column, self.where)
+        self.id_column = self._id_column(columns)
+        if spec.label_column is not None:
+            self.label_column = resolve_column(columns, spec.label_column, LABEL, self.where)
+        self.kept_columns = self._kept(columns)
+
+    def _id_column(self, columns: list[str]) -> str | None:
+        """``--id-column``, else a column called ``id`` (any case), else none (record numbers).
+        A JSON field asked for may appear only in later records."""
+        requested = self.spec.id_column
+        if requested is not None and self.format == "jsonl":
+            return _column_in(columns, requested)
+        found = resolve_column(columns, requested, ID, self.where)
+        # A lone column called "id" that holds the reviews gives them no ids.
+        return None if requested is None and found == self.text_column else found
+
+    def _header_is_a_review(self, header: list[str]) -> bool:
+        """A one-column header with no usual name may well be a review read as a header."""
+        return self.spec.text_column is None and len(header) == 1 and not is_usual(header[0], TEXT)
+
     # -- CSV / TSV ---------------------------------------------------------------------
 
     def _csv(self, lines: Iterator[str]) -> Iterator[Record]:
@@ -258,19 +237,16 @@ class RecordSource:
             raise InputError(f"{self.where} is empty: there is no header row") from None
         except csv.Error as error:
             raise InputError(f"{self.where}, line 1: malformed header ({error})") from None
-        self.columns = header
         if len(header) == 1 and self.spec.delimiter is None:
             self._refuse_hidden_delimiter(header[0], delimiter)
-        self.text_column = choose_text_column(header, self.spec.text_column, self.where)
-        text_index = _unique_index(header, self.text_column, self.where)
-        id_index = label_index = None
-        if self.spec.id_column is not None:
-            self.id_column = choose_text_column(header, self.spec.id_column, self.where)
-            id_index = _unique_index(header, self.id_column, self.where)
-        if self.spec.label_column is not None:
-            self.label_column = choose_text_column(header, self.spec.label_column, self.where)
+        self._choose_columns(header)
+        text_index = header.index(self.text_column)
+        id_index = (
+            None if self.id_column is None else _unique_index(header, self.id_column, self.where)
+        )
+        label_index = None
+        if self.label_column is not None:
             label_index = _unique_index(header, self.label_column, self.where)
-        self.kept_columns = self._kept(header)
         kept_at = [_unique_index(header, name, self.where) for name in self.kept_columns]
         row = 0
         while True:
@@ -278,7 +254,7 @@ class RecordSource:
             try:
                 fields = next(reader)
             except StopIteration:
-                return
+                break
             except csv.Error as error:
                 raise InputError(
                     f"{self.where}, line {start}: {error} (is a quote left open?); nothing "
@@ -297,11 +273,30 @@ class RecordSource:
                 if not any(fields) and len(fields) <= 1:
                     message = "the row is blank"
                 else:
-                    message = f"the row has {len(fields)} fields; the header has {len(header)}"
+                    message = (
+                        f"the row has {_count(len(fields), 'field')}; the header has {len(header)}"
+                    )
                 yield Record(row, start, ident, None, message, label, kept)
                 continue
             text = fields[text_index]
             yield Record(row, start, ident, text, check_text(text), label, kept)
+        if self._header_is_a_review(header):
+            self._note_review_header(header[0], row)
+
+    def _note_review_header(self, line: str, rows: int) -> None:
+        """One line of plain text (stdin, a .csv of one review) reads as a CSV header with
+        no records: never a silent empty success. With rows after it, say what happened."""
+        shown = repr(line if len(line) <= 60 else line[:57] + "...")
+        if rows == 0:
+            raise InputError(
+                f"{self.where}: its only line, {shown}, was read as the CSV header, so there "
+                "is nothing to score. For one review a line, pass --format text; to score a "
+                "text you type, use: scorer score TEXT"
+            )
+        self.notes.append(
+            f"line 1 of {self.where}, {shown}, was read as the CSV header (the column's name) "
+            "and not scored; if the input is one review a line, pass --format text"
+        )
 
     def _kept(self, columns: list[str]) -> list[str]:
         """The input columns carried into the output (``keep_columns``); a table's must
@@ -313,7 +308,7 @@ class RecordSource:
             return list(columns if self._all_fields is None else self._all_fields)
         if self.format == "jsonl":
             return [_column_in(columns, name) for name in wanted]
-        return [choose_text_column(columns, name, self.where) for name in wanted]
+        return [resolve_column(columns, name, KEPT, self.where) or name for name in wanted]
 
     def _refuse_hidden_delimiter(self, only_column: str, delimiter: str) -> None:
         """A one-column header with a ';', tab or '|' in it is most likely another delimiter:
@@ -327,13 +322,11 @@ class RecordSource:
                     "as it is, pass --delimiter ',')"
                 )
 
-    # -- JSON Lines ---------------------------------------------------------------------
+    # -- JSON Lines and plain text: a record a line ---------------------------------------
 
     def _jsonl(self, lines: Iterator[str]) -> Iterator[Record]:
-        row = 0
-        for number, line in enumerate(lines, start=1):
-            row += 1  # every line is a record, a blank one too: line and record stay paired
-            no_id = None if self.spec.id_column else row  # with an id field, never a number
+        for row, number, line in _numbered_records(lines):
+            no_id = None if self.id_column or self.spec.id_column else row
             if not line.strip():
                 yield Record(row, number, no_id, None, "the line is blank")
                 continue
@@ -350,11 +343,10 @@ class RecordSource:
                 continue
             if not self.text_column:
                 self.columns = list(value)
-                self.text_column = choose_text_column(
-                    self.columns, self.spec.text_column, self.where
+                self.text_column = (
+                    resolve_column(self.columns, self.spec.text_column, TEXT, self.where) or ""
                 )
-                if self.spec.id_column is not None:
-                    self.id_column = _column_in(self.columns, self.spec.id_column)
+                self.id_column = self._id_column(self.columns)
                 if self.spec.label_column is not None:
                     self.label_column = _column_in(self.columns, self.spec.label_column)
                 self.kept_columns = self._kept(self.columns)
@@ -376,6 +368,30 @@ class RecordSource:
                 kept,
             )
 
+    def _text(self, lines: Iterator[str]) -> Iterator[Record]:
+        """One review a line, no header: every line is a record; ids are line numbers."""
+        spec = self.spec
+        if spec.id_column is not None:
+            raise InputError(
+                f"{self.where} is plain text, one review a line: it has no id column (its ids "
+                "are line numbers); leave out --id-column"
+            )
+        if spec.label_column is not None:
+            raise InputError(
+                f"{self.where} is plain text, one review a line: it has no label column; "
+                "labelled data needs CSV, TSV, JSON Lines or Parquet"
+            )
+        self.columns = [TEXT_FORMAT_COLUMN]
+        self.text_column = resolve_column(self.columns, spec.text_column, TEXT, self.where) or ""
+        self.kept_columns = self._kept(self.columns)
+        for row, number, line in _numbered_records(lines):
+            text = line.rstrip("\r\n")
+            kept = (text,) * len(self.kept_columns)
+            if not text.strip():
+                yield Record(row, number, row, None, "the line is blank", None, kept)
+                continue
+            yield Record(row, number, row, text, "", None, kept)
+
     # -- Parquet ------------------------------------------------------------------------
 
     def _parquet(self) -> Iterator[Record]:
@@ -392,21 +408,11 @@ class RecordSource:
         except Exception as error:  # pyarrow raises several unrelated types
             raise InputError(f"cannot read {self.spec.path} as Parquet: {error}") from None
         self.total_bytes = parquet.metadata.num_rows  # progress counts rows here
-        self.columns = parquet.schema_arrow.names
-        self.text_column = choose_text_column(self.columns, self.spec.text_column, self.where)
-        _unique_index(self.columns, self.text_column, self.where)
-        wanted = [self.text_column]
-        if self.spec.id_column is not None:
-            self.id_column = choose_text_column(self.columns, self.spec.id_column, self.where)
-            wanted.append(self.id_column)
-        if self.spec.label_column is not None:
-            self.label_column = choose_text_column(self.columns, self.spec.label_column, self.where)
-            wanted.append(self.label_column)
-        self.kept_columns = self._kept(self.columns)
+        self._choose_columns(parquet.schema_arrow.names)
         schema = parquet.schema_arrow
         self.kept_types = {name: schema.field(name).type for name in self.kept_columns}
-        wanted.extend(self.kept_columns)
-        return self._parquet_rows(parquet, list(dict.fromkeys(wanted)))
+        wanted = [self.text_column, self.id_column, self.label_column, *self.kept_columns]
+        return self._parquet_rows(parquet, list(dict.fromkeys(w for w in wanted if w)))
 
     def _parquet_rows(self, parquet: Any, wanted: list[str]) -> Iterator[Record]:
         row = 0
@@ -428,6 +434,28 @@ class RecordSource:
                 self._parquet_rows_read = row
         except OSError as error:
             raise InputError(f"cannot read {self.spec.path} as Parquet: {error}") from None
+
+
+def _numbered_records(lines: Iterator[str]) -> Iterator[tuple[int, int, str]]:
+    """(record number, line number, line) of a format with a record a line. Every line is a
+    record, a blank one too, so that lines and records stay paired; but blank lines at the
+    end are not records (editors and exports leave them there)."""
+    blanks: list[tuple[int, str]] = []
+    row = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            blanks.append((number, line))
+            continue
+        for blank in blanks:
+            row += 1
+            yield (row, *blank)
+        blanks.clear()
+        row += 1
+        yield row, number, line
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def open_input(spec: InputSpec) -> RecordSource:
@@ -454,7 +482,7 @@ def _column_in(columns: list[str], requested: str) -> str:
     field missing from the first record may still appear in later ones."""
     if requested in columns:
         return requested
-    matches = _case_matches(columns, requested)
+    matches = case_matches(columns, requested)
     return matches[0] if len(matches) == 1 else requested
 
 
@@ -470,7 +498,8 @@ def _decompressed(raw: IO[bytes], where: str) -> IO[bytes]:
         return raw
     for magic, opener in _COMPRESSIONS.items():
         if peek.startswith(magic):
-            return _CheckedDecompression(opener(raw, "rb"), where)  # type: ignore[operator]
+            inner = _CheckedDecompression(opener(raw, "rb"), where)  # type: ignore[operator]
+            return io.BufferedReader(inner, 1 << 16)
     return raw
 
 
@@ -491,33 +520,98 @@ class _CheckedDecompression(io.RawIOBase):
         buffer[: len(data)] = data
         return len(data)
 
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(io.BufferedReader(self, 1 << 16))
+
+# Byte-order marks and the codecs they announce; UTF-32's little-endian mark begins with
+# UTF-16's, so it is looked for first.
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"),
+    (b"\xef\xbb\xbf", "utf-8", "UTF-8"),
+    (b"\xff\xfe", "utf-16-le", "UTF-16"),
+    (b"\xfe\xff", "utf-16-be", "UTF-16"),
+)
+
+
+def _codec(encoding: str) -> str:
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r}") from None
+
+
+def _family(codec: str) -> str:
+    """'utf-8', 'utf-16' or 'utf-32' for the Unicode codecs (any byte order), else ``codec``."""
+    for family in ("utf-8", "utf-16", "utf-32"):
+        if codec.startswith(family):
+            return family
+    return codec
+
+
+def _after_bom(raw: IO[bytes], encoding: str, where: str) -> str:
+    """The codec to read ``raw`` with, its byte-order mark (if any) read past. A UTF-16 or
+    UTF-32 mark is followed when the encoding is UTF-8 (the default) or the mark's own
+    family; another explicit encoding that disagrees with the mark is an error naming the
+    right one, since reading on would give garbage, not a decoding error."""
+    codec = _codec(encoding)
+    try:
+        peek = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
+    except OSError:
+        peek = b""
+    for mark, marked, name in _BOMS:
+        if not peek.startswith(mark):
+            continue
+        if _family(codec) not in ("utf-8", _family(marked)):
+            raise InputError(
+                f"{where} starts with a {name} byte-order mark, but --encoding is {encoding}; "
+                f"pass --encoding {name.lower()} (or leave --encoding out)"
+            )
+        raw.read(len(mark))
+        return marked
+    return codec
 
 
 def _decoded_lines(raw: IO[bytes], encoding: str, where: str) -> Iterator[str]:
     """Physical lines decoded one at a time, so a decoding error can name its line."""
-    try:
-        codec = io.TextIOWrapper(io.BytesIO(b""), encoding=encoding).encoding
-    except LookupError:
-        raise InputError(f"unknown encoding {encoding!r}") from None
-    is_utf8 = codec.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
+    codec = _after_bom(raw, encoding, where)
+    if "\n".encode(codec) != b"\n":  # UTF-16, UTF-32: a byte 0x0a is not a line break
+        yield from _wide_lines(raw, codec, encoding, where)
+        return
     for number, line in enumerate(raw, start=1):
-        if number == 1 and is_utf8:
-            line = line.removeprefix(b"\xef\xbb\xbf")
         try:
             yield line.decode(codec)
         except UnicodeDecodeError as error:
             bad = line[error.start : error.start + 1].hex()
             hint = (
                 "If the file uses another encoding, pass it, for example --encoding cp1252"
-                if is_utf8
+                if _family(codec) == "utf-8"
                 else "Is --encoding right for this file?"
             )
             raise InputError(
                 f"{where}, line {number}: byte 0x{bad} at column {error.start + 1} is not "
                 f"{encoding} text. {hint}"
             ) from None
+
+
+def _wide_lines(raw: IO[bytes], codec: str, encoding: str, where: str) -> Iterator[str]:
+    """Lines of a text whose code units are wider than a byte, decoded as a stream."""
+    text = io.TextIOWrapper(raw, encoding=codec, newline="")  # type: ignore[arg-type]
+    number = 0
+    try:
+        while True:
+            try:
+                line = text.readline()
+            except UnicodeDecodeError:
+                raise InputError(
+                    f"{where}, line {number + 1}: bytes that are not {encoding} text (is "
+                    "--encoding right for this file?)"
+                ) from None
+            if not line:
+                return
+            number += 1
+            yield line
+    finally:
+        with contextlib.suppress(ValueError):
+            text.detach()  # the caller closes the file, not this wrapper
 
 
 def _unique_index(columns: list[str], name: str, where: str) -> int:
