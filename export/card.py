@@ -8,6 +8,7 @@ test re-scores the shipped models to check the figures still hold.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 CARD_FILE = "MODEL_CARD.md"
@@ -122,9 +123,40 @@ VNNI, so int8 scores can differ slightly on other machines.
   words are invisible to the model.
 - Reviews longer than {f["training_config"]["max_length"] - 1} tokens are scored on their
   last {f["training_config"]["max_length"] - 1} tokens.
-- At {_pct(f["fp32"]["accuracy"])} test accuracy the model errs on about one review in
-  {round(1 / max(1e-9, 1 - f["fp32"]["accuracy"]))}; do not use it alone for decisions about people.
+- {_error_rate(f["fp32"]["accuracy"], f["fp32"]["n"])}; do not use it alone for
+  decisions about people.
 """
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (95% by default) of a proportion: honest for small ``n``
+    and at 0% or 100%, where the normal approximation claims certainty."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _one_in(rate: float) -> str:
+    return f"one review in {max(1, round(1 / rate)):,}"
+
+
+def _error_rate(accuracy: float, n: int) -> str:
+    """How often the model errs, said no more precisely than ``n`` test reviews allow."""
+    right = round(accuracy * n)
+    low, high = wilson_interval(right, n)
+    measured = (
+        f"Measured on {n:,} test review{'' if n == 1 else 's'}: accuracy {_pct(accuracy)} "
+        f"(95% interval {_pct(low)} to {_pct(high)})"
+    )
+    if right == n:
+        return f"{measured}; it made no error there, and may err on up to {_one_in(1 - low)}"
+    return (
+        f"{measured}; it errs on about {_one_in(1 - accuracy)} (between one in "
+        f"{round(1 / (1 - low)):,} and one in {round(1 / (1 - high)):,})"
+    )
 
 
 def _data_paragraph(data: dict[str, Any]) -> str:

@@ -11,7 +11,6 @@ export -> train -> runtime.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +24,7 @@ from lstm_sentiment.runtime.console import App, add_version_option, fail, run
 from lstm_sentiment.train.cli import DataOption
 from lstm_sentiment.train.cli import app as train_app
 from lstm_sentiment.train.datasets import for_run, missing_run_file
+from lstm_sentiment.train.quiet import import_quietly, set_verbose
 
 app = App(
     help="Train, evaluate and export the lstm-sentiment model.",
@@ -34,13 +34,7 @@ app = App(
 app.add_typer(train_app)
 
 
-def _tensorflow_logging(verbose: bool) -> None:
-    # TensorFlow is imported inside the commands, after this runs; its C++ logging reads the
-    # variable once, at import. Quiet by default: its start-up lines hide the ones that matter.
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0" if verbose else "3"
-
-
-add_version_option(app, on_verbose=_tensorflow_logging)
+add_version_option(app, on_verbose=set_verbose)
 
 
 @app.command("export")
@@ -84,6 +78,7 @@ def export_command(
     if problem := missing_run_file(run_dir, needs):
         raise fail(problem)
     dataset = for_run(run_dir, data, check_counts=limit_per_label is None)
+    import_quietly("tf2onnx")  # TensorFlow with it
     from lstm_sentiment.export.release import ExportOptions, export_release
 
     options = ExportOptions(
@@ -132,6 +127,4 @@ TRAINING_MODULES = {
 
 def main() -> None:
     """Console entry point; see ``console.run``."""
-    # TensorFlow's C++ start-up chatter hides the messages that matter.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     run(app, extras=TRAINING_MODULES)

@@ -16,7 +16,6 @@ Opset 17: the newest that tf2onnx 1.17 emits for this graph and that every onnxr
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import onnx
@@ -26,6 +25,7 @@ from lstm_sentiment.export.lengths_pass import apply_lengths_pass
 from lstm_sentiment.runtime.contract import TextContract
 from lstm_sentiment.runtime.signature import IDS, OUTPUT
 from lstm_sentiment.train.config import TrainConfig
+from lstm_sentiment.train.quiet import import_quietly
 
 OPSET = 17
 
@@ -36,7 +36,7 @@ def convert(run_dir: str | Path, *, lengths_pass: bool = True) -> onnx.ModelProt
     ``lengths_pass=False`` gives the plain unmasked conversion, whose scores depend on the
     padding: useful only to show what the pass fixes.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_quietly("tf2onnx")
     import tensorflow as tf
     import tf2onnx
 

@@ -16,9 +16,12 @@ The result uses onnxruntime contrib operators (``com.microsoft.DynamicQuantizeLS
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from lstm_sentiment.train.quiet import is_verbose
 
 
 @dataclass(frozen=True)
@@ -38,11 +41,26 @@ def quantize(fp32_path: Path, int8_path: Path, options: QuantOptions = QuantOpti
     """Write the dynamically quantized copy of ``fp32_path`` to ``int8_path``."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(
-        str(fp32_path),
-        str(int8_path),
-        weight_type=QuantType[options.weight_type],
-        per_channel=options.per_channel,
-        reduce_range=options.reduce_range,
-        op_types_to_quantize=list(options.op_types),
-    )
+    # onnxruntime advises shape pre-processing on every call; it is for static quantization
+    # of convolutional nets and changes nothing here, so the advice is shown with --verbose.
+    quiet = None if is_verbose() else _DropAdvice()
+    root = logging.getLogger()
+    if quiet:
+        root.addFilter(quiet)
+    try:
+        quantize_dynamic(
+            str(fp32_path),
+            str(int8_path),
+            weight_type=QuantType[options.weight_type],
+            per_channel=options.per_channel,
+            reduce_range=options.reduce_range,
+            op_types_to_quantize=list(options.op_types),
+        )
+    finally:
+        if quiet:
+            root.removeFilter(quiet)
+
+
+class _DropAdvice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()

@@ -24,11 +24,10 @@ from typing import Any
 import numpy as np
 
 from lstm_sentiment.runtime.errors import EXIT_TOO_MANY_ERRORS, LstmSentimentError
-from lstm_sentiment.runtime.model import SentimentModel
-from lstm_sentiment.runtime.readers import InputSpec, Record, open_input
+from lstm_sentiment.runtime.labels import LabelRule
+from lstm_sentiment.runtime.model import NO_WORDS, SentimentModel, has_words
+from lstm_sentiment.runtime.readers import InputSpec, Record, RecordSource, open_input
 from lstm_sentiment.runtime.writers import open_output, output_format
-
-NO_WORDS = "the review has no words the model reads (ASCII letters or digits)"
 
 
 @dataclass
@@ -41,6 +40,7 @@ class BatchOptions:
     max_errors: int | None = None  # stop (exit 4, no output) when errors exceed this
     output_format: str | None = None
     workers: int | None = None  # batches run at once (default: see parallelism())
+    threshold: float | None = None  # score -> label; default: the model's own
 
 
 MAX_DEFAULT_WORKERS = 4
@@ -82,6 +82,8 @@ class Summary:
     provider: str = ""
     model: str = ""
     first_errors: list[str] = field(default_factory=list)
+    positive_label: str = "positive"
+    notes: list[str] = field(default_factory=list)  # the reader's remarks (not errors)
 
     @property
     def share_positive(self) -> float:
@@ -105,8 +107,8 @@ def score_file(
     model = model or SentimentModel.load(options.model, options.provider, threads)
     summary = Summary(provider=model.provider, model=str(model.path))
     fmt = output_format(output, options.output_format)
-    negative, positive = model.labels
-    threshold = model.threshold
+    rule = model.label_rule(options.threshold)
+    summary.positive_label = rule.positive
     with (
         open_input(spec) as source,
         open_output(output, fmt) as writer,
@@ -122,14 +124,15 @@ def score_file(
                 errors, encoded = _encode(window, model)
                 future = pool.submit(_score_ids, model, encoded, options.batch_size, workers)
             if pending is not None:
-                _write(writer, *pending, summary, threshold, negative, positive, source)
+                _write(writer, *pending, summary, rule, source)
             pending = (window, errors, future)
             _check_errors(summary, errors, options.max_errors)
             if progress is not None:
                 progress(*source.progress())
         if pending is not None:
-            _write(writer, *pending, summary, threshold, negative, positive, source)
+            _write(writer, *pending, summary, rule, source)
         _check_errors(summary, [], options.max_errors)  # errors found only while scoring
+        summary.notes = source.notes
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -149,7 +152,7 @@ def _encode(window: list[Record], model: SentimentModel) -> tuple[list[str], lis
         error = record.error
         if not error:
             ids = model.contract.encode(record.text or "")
-            if len(ids) > 1:
+            if has_words(len(ids)):
                 encoded.append(ids)
             else:
                 error = NO_WORDS
@@ -187,10 +190,8 @@ def _write(
     errors: list[str],
     future: Future[Any],
     summary: Summary,
-    threshold: float,
-    negative: str,
-    positive: str,
-    source: Any,
+    rule: LabelRule,
+    source: RecordSource,
 ) -> None:
     # A raw-text model also returns each review's id count; 1 means no word it reads.
     all_scores, all_counts = future.result()
@@ -199,19 +200,18 @@ def _write(
     rows = []
     for record, error in zip(window, errors, strict=True):
         summary.rows += 1
-        if not error and counts is not None and next(counts) <= 1:
+        if not error and counts is not None and not has_words(next(counts)):
             next(scores)
             error = NO_WORDS
         if error:
             summary.errors += 1
             if len(summary.first_errors) < 5:
-                where = f"line {record.line}" if record.line else f"row {record.row}"
-                summary.first_errors.append(f"{where} (id {record.id}): {error}")
+                summary.first_errors.append(f"{record.where} (id {record.id}): {error}")
             rows.append((record.id, None, None, error, record.kept))
             continue
         score = float(next(scores))
-        is_positive = score >= threshold
+        label = rule(score)
         summary.scored += 1
-        summary.positive += is_positive
-        rows.append((record.id, score, positive if is_positive else negative, "", record.kept))
+        summary.positive += label == rule.positive
+        rows.append((record.id, score, label, "", record.kept))
     writer.write(rows, source.kept_columns, source.kept_types)

@@ -1,5 +1,6 @@
 """``scorer``: score review files with the exported ONNX model, compare models, inspect one.
 
+    scorer score "Not bad at all."                # one review: its score and label
     scorer batch reviews.csv                      # -> reviews.scores.csv
     scorer batch reviews.jsonl -o - --model int8  # JSON Lines in, CSV on stdout
     scorer compare imdb-test.csv                  # fp32 vs int8 on a labelled file
@@ -8,7 +9,8 @@
 
 Exit codes of ``batch``: 0 every record scored; 2 bad usage or unreadable input (nothing is
 written); 3 some records became error records (the output has them, with the reason);
-4 more error records than --max-errors (nothing is written); 130 interrupted.
+4 more error records than --max-errors (nothing is written); 130 interrupted; 141 stdout was
+closed by its reader (``| head``).
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ from lstm_sentiment.runtime.console import (
     App,
     Progress,
     add_version_option,
+    choice_value,
     fail,
     interrupt_leaves,
     run,
 )
 from lstm_sentiment.runtime.errors import EXIT_FAILED_INPUTS, EXIT_ROW_ERRORS
-from lstm_sentiment.runtime.signature import MODEL_HELP, Engine, Format, Provider
+from lstm_sentiment.runtime.formats import FORMATS, OUTPUT_FORMATS, InputFormat, OutputFormat
+from lstm_sentiment.runtime.providers import Provider
+from lstm_sentiment.runtime.signature import MODEL_HELP, Engine
 
 # numpy and onnxruntime are imported inside the commands, so that --help stays instant.
 
@@ -47,16 +52,32 @@ ProviderOption = Annotated[
         "cuda or tensorrt. An explicit one that is not available is an error."
     ),
 ]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+ThresholdOption = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0,
+        max=1.0,
+        help="Scores at or above this get the positive label. Default: the model's own "
+        "(0.5 for the shipped models).",
+        show_default=False,
+    ),
+]
 TextColumnOption = Annotated[
     str | None,
     typer.Option(
-        help="Column (or JSON field) with the review text. Default: 'review', "
-        "'text', or the only column."
+        help="Column (or JSON field) with the review text. Default: the one column with a "
+        "usual name (review, text, review text, body, comment, content, ...), or the only "
+        "column."
     ),
 ]
 FormatOption = Annotated[
-    Format | None,
-    typer.Option("--format", help="Input format. Default: by extension (stdin: csv)."),
+    InputFormat | None,
+    typer.Option(
+        "--format",
+        help="Input format (text: one review a line, no header). Default: by extension "
+        "(stdin: csv).",
+    ),
 ]
 DelimiterOption = Annotated[
     str | None, typer.Option(help="CSV field delimiter (default ',', tab for .tsv).")
@@ -75,13 +96,7 @@ def _load(model: str, provider: str, threads: int | None = None) -> Any:
 def _default_output(input_path: str, fmt: str | None) -> str:
     if input_path == "-":
         return "-"
-    extension = {"tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet"}.get(fmt or "", ".csv")
-    return f"{Path(input_path).stem}.scores{extension}"
-
-
-def _value(choice: Any) -> Any:
-    """An Enum option's string value (None stays None)."""
-    return None if choice is None else getattr(choice, "value", choice)
+    return f"{Path(input_path).stem}.scores{FORMATS[fmt or 'csv'].suffix}"
 
 
 @app.command()
@@ -105,14 +120,18 @@ def batch(
         ),
     ] = None,
     output_format: Annotated[
-        Format | None, typer.Option(help="Output format. Default: by extension.")
+        OutputFormat | None, typer.Option(help="Output format. Default: by extension.")
     ] = None,
     model: ModelOption = "fp32",
     provider: ProviderOption = Provider.AUTO,
+    threshold: ThresholdOption = None,
     text_column: TextColumnOption = None,
     id_column: Annotated[
         str | None,
-        typer.Option(help="Column passed through as 'id'. Default: the 1-based record number."),
+        typer.Option(
+            help="Column passed through as 'id'. Default: a column called 'id' (any case), "
+            "else the 1-based record number."
+        ),
     ] = None,
     input_format: FormatOption = None,
     delimiter: DelimiterOption = None,
@@ -181,9 +200,9 @@ def batch(
     from lstm_sentiment.runtime.readers import InputSpec
 
     in_format, out_format, provider_name = (
-        _value(input_format),
-        _value(output_format),
-        _value(provider),
+        choice_value(input_format),
+        choice_value(output_format),
+        choice_value(provider),
     )
     keep = None if keep_columns is None else _keep(keep_columns)
     options = BatchOptions(
@@ -195,12 +214,13 @@ def batch(
         max_errors=max_errors,
         output_format=out_format,
         workers=workers,
+        threshold=threshold,
     )
     spec = InputSpec(inputs[0], in_format, delimiter, encoding, text_column, id_column, None, keep)
-    if _is_job(inputs, output, _value(engine)):
+    if _is_job(inputs, output, choice_value(engine)):
         job_format = out_format or "csv"
         _batch_job(
-            inputs, output, options, spec, job_format, _value(engine), address, resume, quiet
+            inputs, output, options, spec, job_format, choice_value(engine), address, resume, quiet
         )
         return
     input = inputs[0]
@@ -216,6 +236,68 @@ def batch(
         raise typer.Exit(EXIT_ROW_ERRORS)
 
 
+@app.command()
+def score(
+    texts: Annotated[
+        list[str],
+        typer.Argument(
+            help="Reviews to score, each one argument (quote it); - reads one review a line "
+            "from stdin.",
+            show_default=False,
+        ),
+    ],
+    model: ModelOption = "fp32",
+    provider: ProviderOption = Provider.AUTO,
+    threshold: ThresholdOption = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="One JSON object a review: text, score, label and error (score and label "
+            "are null, with the reason in error, for a review with no word the model reads).",
+        ),
+    ] = False,
+) -> None:
+    """Score reviews typed on the command line: each one's score (probability of positive)
+    and label, a line each. Exit code 3 when some review has no word the model reads."""
+    given = _expand_stdin(texts, _stdin_reviews()) if "-" in texts else texts
+    loaded = _load(model, choice_value(provider))
+    scored = loaded.predict(given, threshold)
+    if as_json:
+        for item in scored:
+            typer.echo(json.dumps(item, ensure_ascii=False))
+    else:
+        width = max(len(name) for name in loaded.labels)
+        for item in scored:
+            text = " ".join(item["text"].split())
+            if item["error"]:
+                typer.echo(f"{'-':>6}  {'-':<{width}}  {text}  [no score: {item['error']}]")
+            else:
+                typer.echo(f"{item['score']:6.4f}  {item['label']:<{width}}  {text}")
+    if any(item["error"] for item in scored):
+        raise typer.Exit(EXIT_ROW_ERRORS)
+
+
+def _stdin_reviews() -> list[str]:
+    """The reviews on stdin, one a line (blank lines in the middle are kept: they get an
+    error as in --format text)."""
+    from lstm_sentiment.runtime.readers import InputSpec, open_input
+
+    with open_input(InputSpec("-", format="text")) as source:
+        reviews = [record.text or "" for record in source]
+    if not reviews:
+        raise fail("stdin held no review (scorer score - reads one review a line)")
+    return reviews
+
+
+def _expand_stdin(texts: list[str], reviews: list[str]) -> list[str]:
+    """``texts`` with each ``-`` replaced by stdin's reviews (stdin can be read once)."""
+    if texts.count("-") > 1:
+        raise fail("- (stdin) can be given once")
+    at = texts.index("-")
+    return [*texts[:at], *reviews, *texts[at + 1 :]]
+
+
 def _keep(value: str) -> str | tuple[str, ...]:
     if value.strip().lower() == "all":
         return "all"
@@ -223,9 +305,6 @@ def _keep(value: str) -> str | tuple[str, ...]:
     if not names:
         raise fail("--keep-columns takes 'all' or a comma-separated list of column names")
     return names
-
-
-_OUTPUT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet", ".pq")
 
 
 def _is_job(inputs: list[str], output: str | None, engine: str) -> bool:
@@ -260,7 +339,8 @@ def _batch_job(
 
     if output is None or output == "-":
         raise fail("several inputs (or a folder, a pattern, --engine ray) need -o OUTPUT-FOLDER")
-    if Path(output).suffix.lower() in _OUTPUT_SUFFIXES and not Path(output).is_dir():
+    names_a_file = any(Path(output).suffix.lower() in FORMATS[f].suffixes for f in OUTPUT_FORMATS)
+    if names_a_file and not Path(output).is_dir():
         raise fail(
             f"-o {output} names a file, but several inputs (or a folder, a pattern, --engine "
             "ray) are scored into an output folder, one file each: pass -o FOLDER/"
@@ -297,10 +377,12 @@ def _batch_job(
 
 def _print_summary(summary: Any, target: str) -> None:
     where = "stdout" if target == "-" else target
+    for note in summary.notes:
+        typer.echo(f"note: {note}", err=True)
     typer.echo(
         f"{summary.rows:,} read, {summary.scored:,} scored, {summary.errors:,} "
         f"error{'' if summary.errors == 1 else 's'}; "
-        f"{summary.share_positive:.1%} positive; {summary.seconds:.2f} s, "
+        f"{summary.share_positive:.1%} {summary.positive_label}; {summary.seconds:.2f} s, "
         f"{summary.per_second:,.0f} reviews/s on {summary.provider}; wrote {where}",
         err=True,
     )
@@ -311,7 +393,7 @@ def _print_summary(summary: Any, target: str) -> None:
 @app.command()
 def info(
     model: Annotated[str, typer.Argument(help=f"The model: {MODEL_HELP}.")] = "fp32",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Print what a model says about itself: contract, labels, threshold, opset,
     quantization, evaluation figures, inputs and outputs."""
@@ -380,12 +462,20 @@ def compare(
             "lists them), or 1/0, true/false, pos/neg, positive/negative."
         ),
     ] = "label",
+    positive: Annotated[
+        str | None,
+        typer.Option(
+            help="The label column's value that means positive, when its values are not the "
+            "models' names or an obvious spelling (good/bad, 5/1)."
+        ),
+    ] = None,
+    threshold: ThresholdOption = None,
     text_column: TextColumnOption = None,
     input_format: FormatOption = None,
     delimiter: DelimiterOption = None,
     encoding: EncodingOption = "utf-8",
     provider: ProviderOption = Provider.AUTO,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    as_json: JsonOption = False,
     plot: Annotated[
         Path | None,
         typer.Option(
@@ -403,9 +493,10 @@ def compare(
         from lstm_sentiment.runtime.compare import require_matplotlib
 
         require_matplotlib()  # before any scoring, not after it
-    spec = InputSpec(labelled, _value(input_format), delimiter, encoding, text_column, None)
-    loaded = [_load(m, _value(provider)) for m in (models or ["fp32", "int8"])]
-    report = compare_models(spec, label_column, loaded, names=models or ["fp32", "int8"])
+    spec = InputSpec(labelled, choice_value(input_format), delimiter, encoding, text_column, None)
+    loaded = [_load(m, choice_value(provider)) for m in (models or ["fp32", "int8"])]
+    names = models or ["fp32", "int8"]
+    report = compare_models(spec, label_column, loaded, names, positive, threshold)
     if plot is not None:
         plot_comparison(report, plot)
     public = {k: v for k, v in report.items() if not k.startswith("_")}

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lstm_sentiment.runtime.errors import LstmSentimentError
-from lstm_sentiment.runtime.labels import LabelReader
+from lstm_sentiment.runtime.labels import LabelReader, label_text, order_labels
 from lstm_sentiment.runtime.metrics import agreement, binary_metrics
 from lstm_sentiment.runtime.model import SentimentModel
 from lstm_sentiment.runtime.readers import InputSpec, open_input
@@ -27,29 +28,46 @@ class CompareError(LstmSentimentError):
 
 
 def read_labelled(
-    spec: InputSpec, label_column: str, names: tuple[str, str] = DEFAULT_LABELS
+    spec: InputSpec,
+    label_column: str,
+    names: tuple[str, str] = DEFAULT_LABELS,
+    positive: str | None = None,
 ) -> tuple[list[str], np.ndarray, int]:
-    """Texts, labels (read by the label ``names``, negative first) and the number of records
-    skipped because they cannot be scored."""
+    """Texts, labels and the number of records skipped because they cannot be scored.
+
+    Labels are read by the label ``names`` (negative first) and their obvious spellings; with
+    ``positive``, that value of the column is the positive class and the one other value the
+    negative one, whatever the names."""
     labelled = dataclasses.replace(spec, label_column=label_column)
-    read_label = LabelReader(names)
-    texts, labels, skipped = [], [], 0
+    texts, values, places, skipped = [], [], [], 0
     with open_input(labelled) as source:
         for record in source:
             if record.error:
                 skipped += 1
                 continue
-            where = f"line {record.line}" if record.line else f"row {record.row}"
-            labels.append(read_label(record.label, where))
             texts.append(record.text)
+            values.append(record.label)
+            places.append(record.where)
     if not texts:
         raise CompareError(f"{spec.path} has no labelled reviews to compare on")
+    if positive is not None:
+        present = Counter(label_text(v) for v in values if label_text(v) is not None)
+        names = order_labels(present, positive, label_column)
+    read_label = LabelReader(names)
+    labels = [read_label(value, where) for value, where in zip(values, places, strict=True)]
     return texts, np.array(labels, dtype=bool), skipped  # type: ignore[return-value]
 
 
 def compare_models(
-    spec: InputSpec, label_column: str, models: list[SentimentModel], names: list[str]
+    spec: InputSpec,
+    label_column: str,
+    models: list[SentimentModel],
+    names: list[str],
+    positive: str | None = None,
+    threshold: float | None = None,
 ) -> dict[str, Any]:
+    """Each model's figures on a labelled file (``read_labelled``), labelled at ``threshold``
+    (default: each model's own)."""
     label_names = {model.labels for model in models}
     if len(label_names) > 1:
         raise CompareError(
@@ -57,7 +75,7 @@ def compare_models(
             + "; ".join(" / ".join(pair) for pair in sorted(label_names))
             + "): they were not trained for the same task"
         )
-    texts, labels, skipped = read_labelled(spec, label_column, label_names.pop())
+    texts, labels, skipped = read_labelled(spec, label_column, label_names.pop(), positive)
     timed = []
     for model in models:
         model.score(texts[:16])  # warm-up, so the first model is not timed with session start-up
@@ -76,7 +94,8 @@ def compare_models(
     all_scores = []
     for name, model, (scores, seconds) in zip(names, models, timed, strict=True):
         scores = scores[readable]
-        metrics = binary_metrics(labels, scores, model.threshold)
+        cut = model.label_rule(threshold).threshold
+        metrics = binary_metrics(labels, scores, cut)
         entry: dict[str, Any] = {
             "name": name,
             "path": str(model.path),
@@ -88,7 +107,7 @@ def compare_models(
         if reference is None:
             reference = scores
         else:
-            against = agreement(scores, reference, model.threshold)
+            against = agreement(scores, reference, cut)
             entry["agreement_with_first"] = against["label_agreement"]
             entry["mean_abs_dp"] = against["mean_abs_dp"]
             entry["max_abs_dp"] = against["max_abs_dp"]
@@ -123,7 +142,7 @@ def render_table(report: dict[str, Any]) -> str:
                 f"{m['recall']:.4f}",
                 f"{m['f1']:.4f}",
                 f"{m['roc_auc']:.4f}",
-                f"{m['agreement_with_first']:.4%}" if "agreement_with_first" in m else "-",
+                _share(m["agreement_with_first"]) if "agreement_with_first" in m else "-",
                 f"{m['mean_abs_dp']:.5f}" if "mean_abs_dp" in m else "-",
                 f"{m['max_abs_dp']:.4f}" if "max_abs_dp" in m else "-",
                 f"{m['bytes'] / 1e6:.2f}",
@@ -136,6 +155,14 @@ def render_table(report: dict[str, Any]) -> str:
     if report["skipped"]:
         footer += f"; {_count(report['skipped'], 'record')} skipped (no scorable review)"
     return "\n".join([*lines, footer])
+
+
+def _share(value: float) -> str:
+    """A share in percent with two decimals that never rounds a disagreement away."""
+    shown = f"{value:.2%}"
+    if value < 1 and shown == "100.00%":
+        return ">99.99%"
+    return "100%" if value == 1 else shown
 
 
 def _count(n: int, noun: str) -> str:

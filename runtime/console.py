@@ -17,7 +17,12 @@ from typing import Annotated, Any
 import typer
 
 from lstm_sentiment.runtime import __version__
-from lstm_sentiment.runtime.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, LstmSentimentError
+from lstm_sentiment.runtime.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    LstmSentimentError,
+)
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
@@ -40,11 +45,26 @@ class App(typer.Typer):
                     return function(*a, **kw)
                 except LstmSentimentError as error:
                     raise fail(str(error), error.exit_code) from None
+                except BrokenPipeError:
+                    # The reader of stdout is gone (``| head``): stop quietly, as Unix tools do.
+                    _silence_stdout()
+                    raise typer.Exit(EXIT_BROKEN_PIPE) from None
 
             register(mapped)
             return function
 
         return decorator
+
+
+def choice_value(choice: Any) -> Any:
+    """An Enum option's string value (None stays None)."""
+    return None if choice is None else getattr(choice, "value", choice)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush cannot complain."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 VersionOption = Annotated[bool, typer.Option("--version", help="Print the version and exit.")]

@@ -13,6 +13,7 @@ EXIT_ROW_ERRORS = 3  # some records became error records (scorer batch)
 EXIT_TOO_MANY_ERRORS = 4  # more error records than --max-errors: nothing was written
 EXIT_FAILED_INPUTS = 5  # a job of many files: some input files could not be scored at all
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # stdout was closed by its reader (| head): 128 + SIGPIPE, as a shell says
 
 
 class LstmSentimentError(Exception):

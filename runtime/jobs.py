@@ -36,14 +36,11 @@ from lstm_sentiment.runtime.atomic import atomic_output
 from lstm_sentiment.runtime.batch import BatchOptions, Summary, parallelism, score_file
 from lstm_sentiment.runtime.digest import file_sha256
 from lstm_sentiment.runtime.errors import LstmSentimentError
+from lstm_sentiment.runtime.formats import FORMATS, OUTPUT_FORMATS, strip_data_suffix
 from lstm_sentiment.runtime.model import SentimentModel
 from lstm_sentiment.runtime.readers import InputSpec
-from lstm_sentiment.runtime.writers import OUTPUT_FORMATS
 
 MANIFEST = "_manifest.json"
-_DATA_SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".parquet", ".pq")
-_COMPRESSED_SUFFIXES = (".gz", ".gzip", ".bz2", ".xz")
-_FORMAT_SUFFIX = {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet"}
 
 
 class JobError(LstmSentimentError):
@@ -150,16 +147,7 @@ def _skipped(path: str, root: str, excluded: str | None) -> bool:
 
 
 def _output_name(relative: str, output_format: str) -> str:
-    name = relative
-    for suffix in _COMPRESSED_SUFFIXES:
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    for suffix in _DATA_SUFFIXES:
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    return name + _FORMAT_SUFFIX[output_format]
+    return strip_data_suffix(relative) + FORMATS[output_format].suffix
 
 
 # -- running --------------------------------------------------------------------------------------

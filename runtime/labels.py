@@ -12,7 +12,9 @@ and JSON ``true``/``1`` from a typed format become ``1``/``true``; surrounding s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from lstm_sentiment.runtime.errors import LstmSentimentError
@@ -24,6 +26,24 @@ NEGATIVE_SPELLINGS = ("negative", "neg", "0", "false")
 
 class LabelError(LstmSentimentError):
     """Label values that cannot be read as a binary label."""
+
+
+@dataclass(frozen=True)
+class LabelRule:
+    """Score -> label name: the positive name at or above the threshold, else the negative
+    one; no score (None, NaN) has no label. Every interface labels by this one rule."""
+
+    names: tuple[str, str]  # (negative, positive)
+    threshold: float
+
+    def __call__(self, score: float | None) -> str | None:
+        if score is None or math.isnan(score):
+            return None
+        return self.names[1] if score >= self.threshold else self.names[0]
+
+    @property
+    def positive(self) -> str:
+        return self.names[1]
 
 
 def label_text(value: Any) -> str | None:
@@ -46,7 +66,12 @@ def order_labels(
     values = sorted(counts)
     if len(values) != 2:
         listed = ", ".join(
-            f"{v!r}" + (f" ({counts[v]:,} rows)" if isinstance(counts, Mapping) else "")
+            f"{v!r}"
+            + (
+                f" ({counts[v]:,} row{'' if counts[v] == 1 else 's'})"
+                if isinstance(counts, Mapping)
+                else ""
+            )
             for v in values[:8]
         )
         more = f" and {len(values) - 8} more" if len(values) > 8 else ""

@@ -24,6 +24,7 @@ import onnxruntime as ort
 
 from lstm_sentiment.runtime.contract import ContractError, TextContract, pad_batch
 from lstm_sentiment.runtime.errors import ModelError
+from lstm_sentiment.runtime.labels import LabelRule
 from lstm_sentiment.runtime.model_check import (
     ModelCheckError,
     ValueInfo,
@@ -31,6 +32,7 @@ from lstm_sentiment.runtime.model_check import (
     signature_of,
 )
 from lstm_sentiment.runtime.providers import check_started, select_providers
+from lstm_sentiment.runtime.readers import check_text
 from lstm_sentiment.runtime.signature import (
     DEFAULT_LABELS,
     DEFAULT_THRESHOLD,
@@ -49,6 +51,13 @@ from lstm_sentiment.runtime.signature import (
 
 MODELS_DIR = Path(__file__).parent / "models"
 DEFAULT_BATCH = 256
+NO_WORDS = "the review has no words the model reads (ASCII letters or digits)"
+
+
+def has_words(id_count: int) -> bool:
+    """Whether a review encoded to ``id_count`` ids (the start id included) has a word the
+    model reads; one without has no score in any interface."""
+    return id_count > 1
 
 
 def resolve_model_path(model: str | Path) -> Path:
@@ -131,6 +140,29 @@ class SentimentModel:
         negative, positive = self.metadata.get("labels", DEFAULT_LABELS)
         return negative, positive
 
+    def label_rule(self, threshold: float | None = None) -> LabelRule:
+        """How this model names a score: its labels, at ``threshold`` (default: its own)."""
+        chosen = self.threshold if threshold is None else float(threshold)
+        if not 0 <= chosen <= 1:
+            raise ModelError(f"the threshold {chosen} is not in [0, 1]")
+        return LabelRule(self.labels, chosen)
+
+    @overload
+    def label(self, texts: str, threshold: float | None = None) -> str | None: ...
+
+    @overload
+    def label(self, texts: Sequence[str], threshold: float | None = None) -> list[str | None]: ...
+
+    def label(
+        self, texts: str | Sequence[str], threshold: float | None = None
+    ) -> str | None | list[str | None]:
+        """The label name of each review (the model's names, by its threshold unless one is
+        given); None for a review with no word the model reads, as ``score`` gives NaN."""
+        rule = self.label_rule(threshold)
+        if isinstance(texts, str):
+            return rule(self.score(texts))
+        return [rule(float(s)) for s in self.score(texts)]
+
     def score_ids(self, ids: np.ndarray) -> np.ndarray:
         """P(positive) for a post-padded int32 ``[batch, time]`` id matrix."""
         if len(ids) == 0:
@@ -179,16 +211,26 @@ class SentimentModel:
                 raise TypeError(f"review {index} is {type(text).__name__}, not str")
         if self.takes_text:
             scores, counts = self.score_texts(texts, batch_size)
-            readable = counts > 1
+            readable = np.array([has_words(c) for c in counts], dtype=bool)
         else:
             encoded = [self.contract.encode(t) for t in texts]
-            readable = np.array([len(ids) > 1 for ids in encoded], dtype=bool)
+            readable = np.array([has_words(len(ids)) for ids in encoded], dtype=bool)
             scores = self.score_encoded(encoded, batch_size)
         return np.where(readable, scores, np.float32("nan")).astype(np.float32)
 
-    def reads_words(self, text: str) -> bool:
-        """Whether ``text`` has at least one word the model reads (else it has no score)."""
-        return len(self.contract.encode(text)) > 1
+    def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[dict[str, Any]]:
+        """Each review's ``text``, ``score`` (rounded to 6 places, as ``scorer batch`` writes
+        it), ``label`` and ``error``; score and label are None, with the reason in error,
+        for a review with no word the model reads. ``scorer score`` prints these."""
+        rule = self.label_rule(threshold)
+        texts = list(texts)
+        scores = self.score(texts) if texts else np.zeros(0, dtype=np.float32)
+        results = []
+        for text, value in zip(texts, scores, strict=True):
+            score = None if np.isnan(value) else round(float(value), 6)
+            error = "" if score is not None else (check_text(text) or NO_WORDS)
+            results.append({"text": text, "score": score, "label": rule(score), "error": error})
+        return results
 
     def score_texts(
         self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH, workers: int = 1

@@ -9,6 +9,7 @@ onnxruntime drop to the CPU with only a log line).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import Enum
 
 from lstm_sentiment.runtime.errors import LstmSentimentError
 
@@ -16,6 +17,8 @@ CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 TENSORRT = "TensorrtExecutionProvider"
 CHOICES = ("auto", "cpu", "cuda", "tensorrt")
+# The CLIs' --provider choices.
+Provider = Enum("Provider", {name.upper(): name for name in CHOICES}, type=str)  # type: ignore[misc]
 _NAMES = {CPU: "cpu", CUDA: "cuda", TENSORRT: "tensorrt"}
 GPU_HINT = (
     "install the GPU build of onnxruntime in place of the CPU one: "

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lstm_sentiment.runtime.batch import NO_WORDS, BatchOptions
+from lstm_sentiment.runtime.batch import BatchOptions
 from lstm_sentiment.runtime.errors import LstmSentimentError
+from lstm_sentiment.runtime.model import NO_WORDS
 from lstm_sentiment.runtime.readers import check_text
 
 RETRIES = 3  # times a file is redone after its worker died
@@ -207,7 +208,7 @@ class _BatchScorer:
         errors = [check_text(text) for text in texts]
         readable = [text for text, error in zip(texts, errors, strict=True) if not error]
         scores = self.model.score(readable) if readable else np.zeros(0)
-        negative, positive = self.model.labels
+        rule = self.model.label_rule()
         out_scores, out_labels, out_errors = [], [], []
         values = iter(scores)
         for error in errors:
@@ -215,9 +216,7 @@ class _BatchScorer:
             if score is not None and np.isnan(score):
                 score, error = None, NO_WORDS
             out_scores.append(score)
-            out_labels.append(
-                None if score is None else positive if score >= self.model.threshold else negative
-            )
+            out_labels.append(rule(score))
             out_errors.append(error)
         return (
             batch.append_column("score", pa.array(out_scores, pa.float32()))

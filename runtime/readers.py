@@ -63,6 +63,11 @@ class Record:
     label: Any = None  # the label column's value, when a label column was asked for
     kept: tuple[Any, ...] = ()  # values of the source's kept_columns (None where missing)
 
+    @property
+    def where(self) -> str:
+        """Where the record is, in the words every message uses: its line, or its row."""
+        return f"line {self.line}" if self.line else f"row {self.row}"
+
 
 @dataclass
 class InputSpec:
@@ -386,6 +391,13 @@ class RecordSource:
         self.kept_columns = self._kept(self.columns)
         for row, number, line in _numbered_records(lines):
             text = line.rstrip("\r\n")
+            if row == 1 and spec.format is None and "\t" in text:
+                # Excel's "Unicode Text" is a tab-separated table in a .txt file.
+                raise InputError(
+                    f"{self.where}, line 1 has tabs: is it a tab-separated table (as Excel's "
+                    "'Unicode Text' saves one)? Then pass --format tsv; to score every whole "
+                    "line as a review, pass --format text"
+                )
             kept = (text,) * len(self.kept_columns)
             if not text.strip():
                 yield Record(row, number, row, None, "the line is blank", None, kept)

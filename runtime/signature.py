@@ -2,7 +2,7 @@
 
 Tensor names and types, the labels and threshold a model carries unless it says otherwise,
 the metadata keys, and the table of shipped variants. Export writes files by it, the runtime
-checks and reads them by it, and the CLIs list their choices from it. No heavy imports.
+checks and reads them by it, and the CLIs list the variants from it. No heavy imports.
 
     from lstm_sentiment.runtime.signature import IDS, OUTPUT, VARIANTS
     VARIANTS["text-int8"].file        # 'lstm-sentiment-text-int8.onnx'
@@ -92,24 +92,6 @@ MODEL_HELP = (
     ", ".join(VARIANTS) + " (the shipped models; text-* tokenize in the graph), or a path to an "
     ".onnx or .ort file"
 )
-
-
-class Provider(str, Enum):
-    """Where onnxruntime runs the model (``runtime/providers.py``)."""
-
-    AUTO = "auto"
-    CPU = "cpu"
-    CUDA = "cuda"
-    TENSORRT = "tensorrt"
-
-
-class Format(str, Enum):
-    """File formats for reviews in and scores out."""
-
-    CSV = "csv"
-    TSV = "tsv"
-    JSONL = "jsonl"
-    PARQUET = "parquet"
 
 
 class Engine(str, Enum):

@@ -19,17 +19,9 @@ from typing import IO, Any
 
 from lstm_sentiment.runtime.atomic import atomic_output
 from lstm_sentiment.runtime.errors import LstmSentimentError
+from lstm_sentiment.runtime.formats import FORMATS, OUTPUT_FORMATS, format_of
 
-OUTPUT_FORMATS = ("csv", "tsv", "jsonl", "parquet")
 COLUMNS = ("id", "score", "label", "error")
-_SUFFIXES = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
 
 
 class OutputError(LstmSentimentError):
@@ -47,10 +39,10 @@ def output_format(path: str, requested: str | None) -> str:
         return "csv"
     if Path(path).is_dir():
         raise OutputError(f"cannot write {path}: it is a folder")
-    suffix = Path(path).suffix.lower()
-    if suffix not in _SUFFIXES:
+    found = format_of(Path(path).name, formats=OUTPUT_FORMATS)
+    if found is None or Path(path).suffix.lower() not in FORMATS[found].suffixes:
         raise OutputError(f"cannot tell the output format of {path}; pass --output-format")
-    return _SUFFIXES[suffix]
+    return found
 
 
 Row = tuple[Any, float | None, str | None, str, tuple[Any, ...]]

@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from lstm_sentiment.runtime.batch import NO_WORDS, BatchOptions, score_file
+from lstm_sentiment.runtime.batch import BatchOptions, score_file
 from lstm_sentiment.runtime.cli import app
-from lstm_sentiment.runtime.model import SentimentModel
+from lstm_sentiment.runtime.model import NO_WORDS, SentimentModel
 from lstm_sentiment.runtime.readers import InputSpec
 
 runner = CliRunner()

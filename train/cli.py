@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from lstm_sentiment.runtime.console import App, fail, interrupt_leaves, run
+from lstm_sentiment.runtime.cli import DelimiterOption, EncodingOption, FormatOption
+from lstm_sentiment.runtime.console import App, choice_value, fail, interrupt_leaves, run
 from lstm_sentiment.runtime.errors import LstmSentimentError
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
@@ -35,6 +34,7 @@ from lstm_sentiment.train.datasets import (
     is_table_file,
     missing_run_file,
 )
+from lstm_sentiment.train.quiet import import_quietly
 
 app = App(
     help="Train and evaluate the lstm-sentiment model on the IMDb reviews.",
@@ -212,7 +212,10 @@ def train(
     ] = None,
     text_column: Annotated[
         str | None,
-        typer.Option(help=_OWN + "the column of texts (default: review or text, any case)."),
+        typer.Option(
+            help=_OWN + "the column of texts (default: the one with a usual name such as "
+            "review, text or body, any case)."
+        ),
     ] = None,
     label_column: Annotated[
         str | None,
@@ -242,6 +245,9 @@ def train(
         Path | None,
         typer.Option(help=_OWN + "a labelled test file (default: 20% of --data, held out)."),
     ] = None,
+    input_format: FormatOption = None,
+    delimiter: DelimiterOption = None,
+    encoding: EncodingOption = "utf-8",
 ) -> None:
     """Train the stacked-LSTM model (best epoch by validation loss) and write its folder.
 
@@ -251,8 +257,9 @@ def train(
     overrides = {k: v for k, v in locals().items() if k in _field_names() and v is not None}
     own = {"--text-column": text_column, "--label-column": label_column,
            "--positive": positive, "--unlabelled": unlabelled_file, "--validation": validation,
-           "--test": test}  # fmt: skip
-    from_file = data is not None and is_table_file(data)
+           "--test": test, "--format": input_format, "--delimiter": delimiter,
+           "--encoding": None if encoding == "utf-8" else encoding}  # fmt: skip
+    from_file = data is not None and (input_format is not None or is_table_file(data))
     if not from_file and any(v is not None for v in own.values()):
         given = ", ".join(k for k, v in own.items() if v is not None)
         raise fail(f"{given} describe your own labelled file: pass it with --data FILE")
@@ -270,14 +277,19 @@ def train(
         raise fail(f"--unlabelled feeds the release recipe; the {name} recipe reads none")
     if from_file:
         assert data is not None
+        # Every file is read as the scorer reads it, with the same reader options.
+        read = {"format": choice_value(input_format), "delimiter": delimiter, "encoding": encoding}
         files = {
-            key: None if path is None else FileSource(str(path), text_column, label_column)
+            key: None if path is None else FileSource(str(path), text_column, label_column, **read)
             for key, path in (("test", test), ("validation", validation))
         }
+        unlabelled = None
+        if unlabelled_file is not None:
+            unlabelled = FileSource(str(unlabelled_file), **read)
         dataset: Dataset | Path = FileData.read(
-            FileSource(str(data), text_column, label_column),
+            FileSource(str(data), text_column, label_column, **read),
             positive=positive,
-            unlabelled=None if unlabelled_file is None else FileSource(str(unlabelled_file)),
+            unlabelled=unlabelled,
             seed=resolved.seed,
             say=lambda message: typer.echo(message, err=True),
             **files,
@@ -290,7 +302,7 @@ def train(
     # Imported before anything is written: without the 'train' extra the entry point names
     # the install command (console.run) and leaves no half-made run folder behind.
     for module in _training_modules(resolved):
-        importlib.import_module(module)
+        import_quietly(module)
     typer.echo(f"training on {data or dataset} with {json.dumps(resolved.to_dict())}", err=True)
     from lstm_sentiment.train.fit import train as run_training
 
@@ -334,6 +346,7 @@ def evaluate(
     if problem := missing_run_file(model_dir, ("model.keras", "contract.json")):
         raise fail(problem)
     dataset = for_run(model_dir, data, check_counts=limit_per_label is None)
+    import_quietly("keras")
     from lstm_sentiment.train.evaluate import evaluate as run_evaluation
 
     try:
@@ -353,6 +366,4 @@ def evaluate(
 
 def main() -> None:
     """Console entry point; see ``console.run``."""
-    # TensorFlow's C++ start-up chatter hides the messages that matter.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     run(app)

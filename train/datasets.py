@@ -336,7 +336,7 @@ def _read_rows(source: FileSource, *, labelled: bool, say: Say = _warn) -> _Rows
     with open_input(source.spec(label_column)) as records:
         for record in records:
             rows.records += 1
-            where = f"line {record.line}" if record.line else f"row {record.row}"
+            where = record.where
             value = label_text(record.label) if labelled else ""
             if record.error:
                 rows.without_text += 1
