@@ -8,6 +8,7 @@ Needs Debian's ``chromium`` (the README's test command installs it) and Python P
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -47,23 +48,41 @@ REVIEWS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Iterator[str]:
-    """The page, onnxruntime-web as its package.json pins it, and the shipped raw-text
-    models, served on 127.0.0.1."""
-    root = tmp_path_factory.mktemp("web")
+def _page_folder(root: Path, models: bool = True) -> Path:
     for name in PAGE_FILES:
         shutil.copy(PAGE / name, root / name)
     (root / "models").mkdir()
-    for variant in ("text-fp32", "text-int8"):
+    for variant in ("text-fp32", "text-int8") if models else ():
         shutil.copy(MODELS_DIR / VARIANTS[variant].file, root / "models")
-    npm_install(root)
+    return root
+
+
+@contextlib.contextmanager
+def _served(root: Path) -> Iterator[str]:
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def site_root(tmp_path_factory) -> Path:
+    """The page, onnxruntime-web as its package.json pins it, and the shipped raw-text
+    models."""
+    root = _page_folder(tmp_path_factory.mktemp("web"))
+    npm_install(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def site(site_root) -> Iterator[str]:
+    """The page served on 127.0.0.1."""
+    with _served(site_root) as url:
+        yield url
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -205,3 +224,35 @@ def test_a_dropped_csv_file_is_scored_by_its_review_column(page, tmp_path):
     rows = page.locator("#batch-table tbody tr")
     assert rows.count() == 2
     assert "Loved it," in rows.nth(0).inner_text()
+
+
+def _status_when_settled(browser, url: str) -> tuple[str, str]:
+    """The page's status state and text once it stops loading (console errors allowed: the
+    browser logs the failed request itself)."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url)
+               else route.abort())  # fmt: skip
+    try:
+        page.goto(url)
+        wait = "document.getElementById('status').dataset.state !== 'loading'"
+        page.wait_for_function(wait, timeout=90_000)
+        return page.get_attribute("#status", "data-state"), page.inner_text("#status")
+    finally:
+        context.close()
+
+
+def test_without_npm_install_the_page_says_how_to_install_onnxruntime_web(browser, tmp_path):
+    with _served(_page_folder(tmp_path)) as url:
+        state, text = _status_when_settled(browser, url)
+    assert state == "error"
+    assert "npm install --prefix samples/web --ignore-scripts" in text
+
+
+def test_a_missing_model_file_is_an_error_on_the_page_naming_it(browser, site_root, tmp_path):
+    root = _page_folder(tmp_path, models=False)
+    (root / "node_modules").symlink_to(site_root / "node_modules")
+    with _served(root) as url:
+        state, text = _status_when_settled(browser, url)
+    assert state == "error"
+    assert "models/lstm-sentiment-text-int8.onnx" in text and "404" in text

@@ -6,8 +6,14 @@
 //   python -m http.server -d samples/web      # then open http://localhost:8000/
 //   http://localhost:8000/?text=A%20fine%20film&model=fp32   # score a linked review
 
-import * as ort from './node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
 import { describeModel, readMetadata } from './metadata.js';
+
+// onnxruntime-web comes from npm, not with the page: without it, say how to get it instead
+// of waiting forever (a static import that fails would stop this script before it starts).
+const ORT_DIST = './node_modules/onnxruntime-web/dist/';
+const INSTALL = 'npm install --prefix samples/web --ignore-scripts';
+const START_SECONDS = 60; // onnxruntime-web fetching and compiling its wasm, at most
+let ort = null;
 
 const MODELS = {
   int8: 'models/lstm-sentiment-text-int8.onnx',
@@ -22,8 +28,29 @@ const NO_WORDS = 'the review has no words the model reads (ASCII letters or digi
 // (served with COOP/COEP headers); single-threaded wasm runs from any static server.
 const params = new URLSearchParams(window.location.search);
 const threads = Math.max(1, Math.floor(Number(params.get('threads')) || 1));
-ort.env.wasm.numThreads = window.crossOriginIsolated ? threads : 1;
-ort.env.wasm.wasmPaths = new URL('./node_modules/onnxruntime-web/dist/', import.meta.url).href;
+
+async function loadRuntime() {
+  try {
+    ort = await import(`${ORT_DIST}ort.wasm.min.mjs`);
+  } catch {
+    throw new Error(`onnxruntime-web is not installed next to the page (${ORT_DIST}): run `
+      + `${INSTALL}`);
+  }
+  ort.env.wasm.numThreads = window.crossOriginIsolated ? threads : 1;
+  ort.env.wasm.wasmPaths = new URL(ORT_DIST, import.meta.url).href;
+}
+
+// A session whose wasm files cannot be fetched fails, or never settles: either way, an error.
+function startSession(bytes) {
+  const failed = (error) => new Error(`onnxruntime-web cannot start (${error.message || error}); `
+    + `its files in ${ORT_DIST} may be missing or incomplete: run ${INSTALL}`);
+  const timeout = new Promise((_, reject) => {
+    setTimeout(() => reject(failed(`no answer in ${START_SECONDS} s`)), START_SECONDS * 1000);
+  });
+  const session = ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] })
+    .catch((error) => { throw failed(error); });
+  return Promise.race([session, timeout]);
+}
 
 const $ = (id) => document.getElementById(id);
 let current = null; // { session, labels, threshold, ... } of the loaded model
@@ -36,11 +63,14 @@ function setStatus(state, text) {
 async function loadModel(variant) {
   setStatus('loading', `loading ${variant}…`);
   current = null;
-  const response = await fetch(MODELS[variant]);
-  if (!response.ok) throw new Error(`cannot fetch ${MODELS[variant]} (HTTP ${response.status})`);
+  const response = await fetch(MODELS[variant]).catch(() => ({ ok: false, status: 'none' }));
+  if (!response.ok) {
+    throw new Error(`cannot fetch the model ${MODELS[variant]} (HTTP ${response.status}): serve `
+      + 'the page with its models/ folder, the raw-text models of runtime/models');
+  }
   const bytes = new Uint8Array(await response.arrayBuffer());
   const model = describeModel(readMetadata(bytes));
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+  const session = await startSession(bytes);
   current = { ...model, session, bytes: bytes.length };
   await run(['warm up']); // the first run compiles kernels: keep it out of the latency shown
   $('model-info').textContent = `${model.version} ${model.variant}, `
@@ -256,6 +286,7 @@ async function main() {
     if (file) guardBatch(async () => scoreBatch(await readDropped(file)))();
   });
 
+  await loadRuntime();
   await loadModel(variant);
   await scoreOne();
 }
