@@ -80,7 +80,7 @@ FormatOption = Annotated[
     ),
 ]
 DelimiterOption = Annotated[
-    str | None, typer.Option(help="CSV field delimiter (default ',', tab for .tsv).")
+    str | None, typer.Option(help="CSV field delimiter (default ',', a tab for TSV).")
 ]
 EncodingOption = Annotated[
     str, typer.Option(help="Text encoding of the input, e.g. utf-8 (default) or cp1252.")
@@ -466,7 +466,7 @@ def compare(
         str | None,
         typer.Option(
             help="The label column's value that means positive, when its values are not the "
-            "models' names or an obvious spelling (good/bad, 5/1)."
+            "models' label names or an obvious spelling (such as good/bad)."
         ),
     ] = None,
     threshold: ThresholdOption = None,

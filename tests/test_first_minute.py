@@ -201,7 +201,7 @@ def test_two_usual_text_column_names_are_ambiguous(tmp_path):
 def test_compare_positive_names_the_positive_value_of_a_good_bad_file(tmp_path):
     path = tmp_path / "labelled.csv"
     path.write_text(
-        "review,label\n\"A wonderful, moving film.\",good\nDull and far too long.,bad\n"
+        'review,label\n"A wonderful, moving film.",good\nDull and far too long.,bad\n'
         "Superb acting and a great story.,good\nBoring and awful.,bad\n",
         encoding="utf-8",
     )

@@ -81,7 +81,7 @@ export function describeModel(metadata) {
     throw new Error("the model's threshold is not a number in [0, 1]");
   }
   if (!io.input || io.input.name !== 'review') {
-    throw new Error('this is a token-id model; the page needs a raw-text (text-*) model');
+    throw new Error('this is a token-id model; a raw-text (text-*) model is needed here');
   }
   return {
     labels,
