@@ -121,7 +121,16 @@ def default_version(run_dir: Path) -> str:
 # install (the scorer alone) still has this command, so say what to install.
 TRAINING_MODULES = {
     name: "train"
-    for name in ("tensorflow", "keras", "tf2onnx", "onnx", "sklearn", "gensim", "matplotlib")
+    for name in (
+        "tensorflow",
+        "keras",
+        "tf2onnx",
+        "onnx",
+        "sklearn",
+        "gensim",
+        "matplotlib",
+        "vaderSentiment",
+    )
 }
 
 

@@ -322,6 +322,7 @@ def _training_modules(config: TrainConfig) -> list[str]:
         ["keras"]
         + (["sklearn"] if config.distils else [])
         + (["gensim"] if config.word_vectors else [])
+        + (["vaderSentiment"] if config.lexicon_weight or config.lexicon_weight_plain else [])
     )
 
 

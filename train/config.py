@@ -55,6 +55,10 @@ class TrainConfig:
     crop_label_weight: float = 0.0  # crops of labelled reviews: this share the review's label
     # crops of unlabelled reviews: this share the teacher's score of the whole review
     crop_review_weight: float = 0.0
+    # crops' targets: this share the lexicon teacher's score (train/lexicon.py), on crops that
+    # hold a negation or a question, and on the others
+    lexicon_weight: float = 0.0
+    lexicon_weight_plain: float = 0.0
     lr_schedule: str = "constant"  # or "cosine" (decays to 0 over all epochs)
     clipnorm: float | None = None  # clip each gradient to this norm
 
@@ -94,6 +98,10 @@ class TrainConfig:
             "label_weight must be in [0, 1]": 0 <= self.label_weight <= 1,
             "crop_label_weight must be in [0, 1]": 0 <= self.crop_label_weight <= 1,
             "crop_review_weight must be in [0, 1]": 0 <= self.crop_review_weight <= 1,
+            "lexicon_weight and lexicon_weight_plain must be in [0, 1]": 0
+            <= self.lexicon_weight
+            <= 1
+            and 0 <= self.lexicon_weight_plain <= 1,
             "lr_schedule must be 'constant' or 'cosine'": self.lr_schedule
             in ("constant", "cosine"),
             "clipnorm must be > 0": self.clipnorm is None or self.clipnorm > 0,

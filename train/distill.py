@@ -142,6 +142,9 @@ def build_corpus(
             rw * scores["unlabelled"][free_parents] + (1 - rw) * scores["unlabelled_crops"],
         ]
     ).astype(np.float32)
+    if config.lexicon_weight or config.lexicon_weight_plain:
+        start = len(fit_texts) + len(free_texts)
+        targets[start:] = _with_lexicon(config, texts[start:], targets[start:], say)
     val_labels = np.array([r.label for r in val], dtype=np.float32)
     short_labels = np.array([label for _, label in val_short])
     figures = {
@@ -156,6 +159,25 @@ def build_corpus(
         "unlabelled_crops": len(free_crops),
     }
     return Corpus(texts, targets, kinds, val_texts, val_labels, val_short, figures)
+
+
+def _with_lexicon(
+    config: TrainConfig, crops: list[str], targets: np.ndarray, say: Callable[[str], None]
+) -> np.ndarray:
+    """Crop targets blended with the lexicon teacher's scores: by ``lexicon_weight`` where a
+    crop holds a negation or a question (the n-gram teacher's blind spot), else by
+    ``lexicon_weight_plain``."""
+    from lstm_sentiment.train.lexicon import LexiconTeacher, has_negation_or_question
+
+    lexicon = LexiconTeacher()
+    scores = np.array(lexicon.score(crops), dtype=np.float32)
+    marked = np.array([has_negation_or_question(c, lexicon.negators) for c in crops])
+    weights = np.where(marked, config.lexicon_weight, config.lexicon_weight_plain)
+    say(
+        f"lexicon teacher: {int(marked.sum()):,} of {len(crops):,} crops hold a negation or a "
+        f"question (weight {config.lexicon_weight}; the others {config.lexicon_weight_plain})"
+    )
+    return ((1 - weights) * targets + weights * scores).astype(np.float32)
 
 
 def _cut(texts: list[str], config: TrainConfig, seed: int) -> tuple[list[str], np.ndarray]:
