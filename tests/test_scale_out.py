@@ -131,7 +131,7 @@ def test_a_rerun_skips_done_inputs_and_redoes_missing_or_changed_ones(tmp_path):
 
 def test_a_bad_file_fails_alone_and_is_named(tmp_path):
     write_inputs(tmp_path / "in")
-    (tmp_path / "in" / "d.csv").write_text("title,body\nx,y\n")
+    (tmp_path / "in" / "d.csv").write_text("title,stars\nx,y\n")
     result = job(str(tmp_path / "in"), "-o", str(tmp_path / "out"))
     assert result.exit_code == EXIT_FAILED_INPUTS, result.output
     entries = {Path(e["input"]).name: e for e in manifest(tmp_path / "out")["inputs"]}

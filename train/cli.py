@@ -365,6 +365,44 @@ def evaluate(
     )
 
 
+@app.command()
+def behaviour(
+    models: Annotated[
+        list[str],
+        typer.Argument(
+            help="Models to score: fp32, int8, text-fp32, text-int8, an .onnx/.ort file, or a "
+            "run folder written by 'train' (its Keras model).",
+            show_default=False,
+        ),
+    ],
+    part: Annotated[
+        str, typer.Option(help="held_out (what is reported) or train (what choices use).")
+    ] = "held_out",
+    reference: Annotated[
+        bool, typer.Option(help="Also score VADER and TextBlob as reference rows.")
+    ] = True,
+    suite: Annotated[
+        Path | None,
+        typer.Option(help="A suite file of the same shape. Default: train/behaviour_suite.json."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Pass rates per capability on the behavioural suite (negation, contrast, questions,
+    other domains, invariance...), one column per model."""
+    from lstm_sentiment.train import behaviour as suite_module
+
+    loaded = suite_module.load_suite(suite or suite_module.SUITE_FILE)
+    found = suite_module.cases(loaded, part)
+    scorers = {name: suite_module.model_scorer(name) for name in models}
+    if reference:
+        scorers |= {
+            "VADER": suite_module.vader_scorer(),
+            "TextBlob": suite_module.textblob_scorer(),
+        }
+    rows = {name: suite_module.score_cases(found, scorer) for name, scorer in scorers.items()}
+    typer.echo(json.dumps(rows, indent=2) if as_json else suite_module.render(rows))
+
+
 def main() -> None:
     """Console entry point; see ``console.run``."""
     run(app)

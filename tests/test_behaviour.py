@@ -1,0 +1,130 @@
+"""The behavioural suite and the lexicon teacher: cases per capability, held-out words kept
+apart from training ones, reference rows, and clear errors for a bad suite."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lstm_sentiment.export.cli import app
+from lstm_sentiment.train import behaviour
+from lstm_sentiment.train.config import TrainConfig
+from lstm_sentiment.train.lexicon import LexiconTeacher, has_negation_or_question
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def lexicon():
+    return LexiconTeacher()
+
+
+@pytest.mark.parametrize(
+    ("text", "positive"),
+    [
+        ("Not bad at all.", True),
+        ("I don't think this film is good.", False),
+        ("This phone is not dull.", True),
+        ("Did I find it brilliant? No, not at all.", False),
+        ("Was it dull? No, not at all.", True),
+        ("Was it brilliant? Yes, absolutely.", True),
+        ("I used to think it was dull, but now I love it.", True),
+        ("Not only good but also cheap.", True),
+        ("Awful.", False),
+    ],
+)
+def test_the_lexicon_teacher_reads_negation_contrast_and_answers(lexicon, text, positive):
+    assert (lexicon.probability(text) > 0.5) is positive
+
+
+def test_the_lexicon_teacher_is_neutral_on_a_text_without_sentiment_words(lexicon):
+    assert lexicon.probability("The train leaves at nine.") == 0.5
+
+
+def test_crops_with_a_negation_or_a_question_are_told_apart(lexicon):
+    assert has_negation_or_question("It wasn't dull.", lexicon.negators)
+    assert has_negation_or_question("Was it good?", lexicon.negators)
+    assert not has_negation_or_question("A moment of great fun.", lexicon.negators)
+
+
+def test_lexicon_weights_blend_only_the_crops_they_name(lexicon):
+    from lstm_sentiment.train.distill import _with_lexicon
+
+    config = TrainConfig(lexicon_weight=1.0, lexicon_weight_plain=0.0)
+    crops = ["It was not bad.", "A fine film."]
+    blended = _with_lexicon(config, crops, np.array([0.1, 0.3], np.float32), lambda _: None)
+    assert blended[0] == pytest.approx(lexicon.probability(crops[0]))
+    assert blended[1] == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="lexicon_weight"):
+        TrainConfig(lexicon_weight=1.5)
+
+
+def test_held_out_cases_use_no_training_template_or_word():
+    suite = behaviour.load_suite()
+    train = {c.text for c in behaviour.cases(suite, "train")}
+    held = behaviour.cases(suite, "held_out")
+    assert held and not train & {c.text for c in held}
+    words = suite["words"]
+    for slot in words.values():
+        assert not set(slot["train"]) & set(slot["held_out"])
+    for name, parts in suite["capabilities"].items():
+        templates = {t["template"] for t in parts["train"]}
+        assert not templates & {t["template"] for t in parts["held_out"]}, name
+
+
+def test_every_required_capability_is_in_the_suite():
+    names = set(behaviour.load_suite()["capabilities"])
+    for needed in ("vocabulary", "negated positive", "negated negative", "negation idioms",
+                   "negation scope", "contrast", "change of mind", "question and answer",
+                   "other domains"):  # fmt: skip
+        assert needed in names
+    assert any(name.startswith("invariance") for name in names)
+
+
+def test_scores_are_pass_rates_per_capability():
+    found = [
+        behaviour.Case("a", "good", 1),
+        behaviour.Case("a", "bad", 1),
+        behaviour.Case("b", "BAD", None, "bad"),
+        behaviour.Case("b", "!!!", 0),
+    ]
+    table = {"good": 0.9, "bad": 0.1, "BAD": 0.8, "!!!": float("nan")}
+    result = behaviour.score_cases(found, lambda texts: np.array([table[t] for t in texts]))
+    assert result["capabilities"] == {"a": 0.5, "b": 0.0}  # a flip, and no score: failures
+    assert result["overall"] == 0.25 and result["cases"] == 4
+
+
+def test_behaviour_command_prints_a_row_per_capability_with_reference_columns():
+    result = runner.invoke(app, ["behaviour", "fp32", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert set(rows) == {"fp32", "VADER", "TextBlob"}
+    assert set(rows["fp32"]["capabilities"]) == set(behaviour.load_suite()["capabilities"])
+
+
+def test_a_suite_that_does_not_parse_or_lacks_a_held_out_part_is_one_error_line(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    result = runner.invoke(app, ["behaviour", "fp32", "--suite", str(broken)])
+    assert result.exit_code == 2 and "error: cannot read the behavioural suite" in result.output
+    suite = behaviour.load_suite()
+    suite["capabilities"]["contrast"]["held_out"] = []
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps(suite), encoding="utf-8")
+    result = runner.invoke(app, ["behaviour", "fp32", "--suite", str(empty)])
+    assert result.exit_code == 2 and "'contrast' has no 'held_out' templates" in result.output
+
+
+def test_without_the_lexicon_package_the_command_names_the_install():
+    code = (
+        "import sys; sys.modules['vaderSentiment'] = None; sys.argv = ['lstm-sentiment', "
+        "'behaviour', 'fp32']; from lstm_sentiment.export.cli import main; main()"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "pip install 'lstm-sentiment[train]'" in done.stderr and "Traceback" not in done.stderr
