@@ -1,17 +1,13 @@
 """Dynamic int8 quantization of the fp32 export with onnxruntime's quantization tools.
 
-    python -m lstm_sentiment.export.quantize_sweep runs/textbook/export/lstm-sentiment-fp32.onnx
+    python -m benchmarks.quantize runtime/models/lstm-sentiment-fp32.onnx   # every option
 
-The default options were chosen by that sweep (every weight type x per-channel x
-reduce_range x op-type set, by label agreement with fp32; on training reviews since 2.2.0,
-on the test split before). All three op types are quantized: the embedding's Gather holds
-93% of the weights, so quantizing only LSTM and MatMul saves almost nothing.
-``reduce_range`` (7-bit weights) avoids the int8 saturation that CPUs without VNNI can hit.
-Per-channel scales agreed with fp32 on 99.98% of labels on the 2.2.0 release model against
-per-tensor's 99.84%, and on 99.92% against 99.90% on 2.3.0, at the same size.
-
-The result uses onnxruntime contrib operators (``com.microsoft.DynamicQuantizeLSTM``,
-``com.microsoft.DynamicQuantizeMatMul``/``MatMulInteger``) and so runs on onnxruntime only.
+The default options are the ones that benchmark measured best by label agreement with fp32
+on training reviews (docs/models.md has the figures). All three op types are quantized: the
+embedding's Gather holds most of the weights. ``reduce_range`` (7-bit weights) avoids the
+int8 saturation that CPUs without VNNI can hit. The result uses onnxruntime contrib
+operators (``com.microsoft.DynamicQuantizeLSTM``, ``DynamicQuantizeMatMul``) and so runs on
+onnxruntime only.
 """
 
 from __future__ import annotations

@@ -218,7 +218,7 @@ def test_the_benchmark_refuses_a_missing_run_or_dataset_in_one_line(tmp_path):
     import sys
 
     def benchmark(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "lstm_sentiment.export.benchmark", *args]
+        command = [sys.executable, "-m", "benchmarks.speed", *args]
         return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
     no_run = benchmark(str(tmp_path / "missing"))
@@ -241,7 +241,7 @@ def test_the_benchmark_refuses_a_missing_run_or_dataset_in_one_line(tmp_path):
 
 
 def test_the_benchmarks_lstm_cost_counts_both_directions():
-    from lstm_sentiment.export.benchmark import lstm_flops_per_token
+    from benchmarks.speed import lstm_flops_per_token
     from lstm_sentiment.train.config import TrainConfig
 
     # 2 x (4 gates x units x (inputs + units)) per layer and direction.
@@ -251,7 +251,7 @@ def test_the_benchmarks_lstm_cost_counts_both_directions():
 
 
 def test_the_benchmark_only_times_models_exported_from_its_run(tmp_path):
-    from lstm_sentiment.export.benchmark import exported_from
+    from benchmarks.speed import exported_from
 
     shipped = SentimentModel.load("fp32").contract
     assert exported_from(MODELS_DIR, shipped) is None

@@ -5,9 +5,9 @@ contract), so teacher and student see the same words. ``nblr``: binary 1-3-gram 
 scaled by the naive-Bayes log-count ratio (after Wang & Manning, 2012, "NBSVM") and a
 logistic regression on them. ``nblr+tfidf`` averages its probability with that of a second
 regression on sublinear TF-IDF 1-3-grams (``tfidf`` alone): the two err on different
-reviews. ``python -m lstm_sentiment.train.teacher_sweep`` compares them on the release
+reviews. ``python -m benchmarks.teachers`` compares them on the release
 recipe's held-out training reviews; the chosen one's test figures come from
-``python -m lstm_sentiment.export.recipes``.
+``python -m benchmarks.recipes``.
 
     from lstm_sentiment.train.teacher import Teacher, cross_fit
     teacher = Teacher.fit(texts, labels)

@@ -1,7 +1,7 @@
 """The recipes side by side, in one run: the n-gram teacher, the textbook and the release
 models, on the 25,000 test reviews and on the short-review set cut from them.
 
-    python -m lstm_sentiment.export.recipes --textbook runs/textbook-models \\
+    python -m benchmarks.recipes --textbook runs/textbook-models \\
         --release runtime/models [--also "release 2.0.0=DIR"] [--data PATH] [--repeats 3] \\
         [--json recipes.json]
 
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from lstm_sentiment.export.benchmark import run_scorer
+from benchmarks.speed import run_scorer
 from lstm_sentiment.export.machine import machine
 from lstm_sentiment.runtime.metrics import accuracy
 from lstm_sentiment.runtime.model import SentimentModel

@@ -1,6 +1,6 @@
 """Measure every dynamic-quantization option side by side in one run.
 
-    python -m lstm_sentiment.export.quantize_sweep runtime/models/lstm-sentiment-fp32.onnx \
+    python -m benchmarks.quantize runtime/models/lstm-sentiment-fp32.onnx \
         [--data PATH] [--split train|test] [--limit-per-label N]
 
 For each weight type x per-channel x reduce_range x op-type set it prints accuracy, the drop

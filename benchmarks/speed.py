@@ -1,6 +1,6 @@
 """Benchmark: the textbook's Keras inference against the exported models, in one run.
 
-    python -m lstm_sentiment.export.benchmark runs/release [--models DIR] [--data PATH]
+    python -m benchmarks.speed runs/release [--models DIR] [--data PATH]
 
 On the same weights (the models in ``--models``, by default the shipped ones, must have been
 exported from ``RUN_DIR``: their text contracts are compared) and the 25,000-review IMDb test

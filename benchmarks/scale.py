@@ -1,6 +1,6 @@
 """Benchmark: ``scorer batch`` on many files, the local engine against the Ray engine.
 
-    python -m lstm_sentiment.export.scale_benchmark [--data PATH] [--files 8] [--repeats 3]
+    python -m benchmarks.scale [--data PATH] [--files 8] [--repeats 3]
 
 Writes ``--files`` copies of the 25,000-review IMDb test split as CSV files, then scores the
 folder with ``scorer batch DIR -o OUT/ --model int8`` in a fresh process for each engine,

@@ -1,6 +1,6 @@
 """Choose the release recipe's teacher: every kind in ``teacher.TEACHERS``, side by side.
 
-    python -m lstm_sentiment.train.teacher_sweep [--data PATH] [--json sweep.json]
+    python -m benchmarks.teachers [--data PATH] [--json sweep.json]
 
 Each teacher is fitted on the release recipe's training part of the labelled split and
 scored on its held-out validation reviews (the same seeded hold-out the recipe uses, 10%),
