@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import csv
 
-import pytest
 from typer.testing import CliRunner
 
 from lstm_sentiment.runtime.cli import app
-from lstm_sentiment.runtime.model import SentimentModel
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def fp32():
-    return SentimentModel.load("fp32", "cpu")
 
 
 def scorer(*args: str, input: bytes | str | None = None):

@@ -151,3 +151,11 @@ def small_real_run(tmp_path_factory, imdb_archive):
         limit_per_label=1000, vocab_size=5000, max_length=200, epochs=4, batch_size=32, seed=7
     )
     return train(config, imdb_archive, root / "run")
+
+
+@pytest.fixture(scope="module")
+def fp32():
+    """The shipped fp32 model on the CPU."""
+    from lstm_sentiment.runtime.model import SentimentModel
+
+    return SentimentModel.load("fp32", "cpu")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from tests.batch_helpers import big_csv, fp32, read_csv, run_csv, runner, scorer, write  # noqa: F401
+from tests.batch_helpers import big_csv, scorer
 
 
 def test_a_run_killed_half_way_leaves_no_file_at_the_output_path(tmp_path):

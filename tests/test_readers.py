@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lstm_sentiment.runtime.model import NO_WORDS
-from tests.batch_helpers import big_csv, fp32, read_csv, run_csv, runner, scorer, write  # noqa: F401
+from tests.batch_helpers import read_csv, run_csv, scorer, write
 
 
 def test_quoted_newlines_and_crlf_inside_reviews_stay_one_record(tmp_path, fp32):

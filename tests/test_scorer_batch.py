@@ -10,7 +10,7 @@ import pytest
 
 from lstm_sentiment.runtime.batch import BatchOptions, score_file
 from lstm_sentiment.runtime.readers import InputSpec
-from tests.batch_helpers import big_csv, fp32, read_csv, run_csv, runner, scorer, write  # noqa: F401
+from tests.batch_helpers import read_csv, run_csv, scorer, write
 
 
 def test_each_record_gets_id_score_label_and_empty_error(tmp_path):

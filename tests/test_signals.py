@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.batch_helpers import big_csv, fp32, read_csv, run_csv, runner, scorer, write  # noqa: F401
+from tests.batch_helpers import big_csv
 
 
 def sigterm_batch(source: Path, out: Path, started: Callable[[], bool]) -> str:

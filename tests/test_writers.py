@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.batch_helpers import big_csv, fp32, read_csv, run_csv, runner, scorer, write  # noqa: F401
+from tests.batch_helpers import scorer, write
 
 
 def test_an_unwritable_output_folder_exits_2(tmp_path):
