@@ -16,11 +16,13 @@ closed by its reader (``| head``).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from lstm_sentiment.runtime.batch import BatchOptions, Summary
 from lstm_sentiment.runtime.console import (
     App,
     Progress,
@@ -31,11 +33,12 @@ from lstm_sentiment.runtime.console import (
     run,
 )
 from lstm_sentiment.runtime.errors import EXIT_FAILED_INPUTS, EXIT_ROW_ERRORS
-from lstm_sentiment.runtime.formats import FORMATS, OUTPUT_FORMATS, InputFormat, OutputFormat
+from lstm_sentiment.runtime.formats import FORMATS, InputFormat, OutputFormat
+from lstm_sentiment.runtime.jobs import Engine, JobOptions, JobSummary, default_output, is_job
+from lstm_sentiment.runtime.jobs import score as score_inputs
 from lstm_sentiment.runtime.providers import Provider
-from lstm_sentiment.runtime.signature import MODEL_HELP, Engine
-
-# numpy and onnxruntime are imported inside the commands, so that --help stays instant.
+from lstm_sentiment.runtime.readers import InputSpec
+from lstm_sentiment.runtime.signature import MODEL_HELP
 
 app = App(
     help="Score movie reviews with the lstm-sentiment ONNX model (no TensorFlow needed).",
@@ -99,140 +102,140 @@ def _default_output(input_path: str, fmt: str | None) -> str:
     return f"{Path(input_path).stem}.scores{FORMATS[fmt or 'csv'].suffix}"
 
 
+InputsArgument = Annotated[
+    list[str],
+    typer.Argument(
+        help="CSV, TSV, JSON Lines or Parquet files (- is stdin), folders, glob patterns, "
+        "or s3://, gs://, file:// URIs of any of them.",
+        show_default=False,
+    ),
+]
+OutputOption = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Output file (.csv, .tsv, .jsonl, .parquet) or - for stdout; with several "
+        "inputs, a folder or a pattern, an output folder (local or URI) that gets one "
+        "file per input and _manifest.json. Default: INPUT-NAME.scores.csv here.",
+    ),
+]
+OutputFormatOption = Annotated[
+    OutputFormat | None, typer.Option(help="Output format. Default: by extension.")
+]
+IdColumnOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Column passed through as 'id'. Default: a column called 'id' (any case), "
+        "else the 1-based record number."
+    ),
+]
+MaxErrorsOption = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        help="Stop with exit code 4, writing nothing, once more records than "
+        "this cannot be scored.",
+    ),
+]
+BatchSizeOption = Annotated[int, typer.Option(min=1, help="Reviews per model call.")]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Model calls run at once. Default: one per core (at most 4) on the CPU, 1 on a GPU.",
+    ),
+]
+WindowOption = Annotated[int, typer.Option(min=1, help="Records read and length-sorted together.")]
+ThreadsOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="onnxruntime intra-op threads per model call. Default: 1 on "
+        "the CPU, onnxruntime's choice on a GPU.",
+    ),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no summary.")]
+KeepColumnsOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Input columns to carry into every output record after id, score, label and "
+        "error: 'all' or NAME,NAME (a clash becomes input_NAME).",
+    ),
+]
+EngineOption = Annotated[
+    Engine,
+    typer.Option(help="local: this process; ray: spread the files over a Ray cluster."),
+]
+AddressOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Ray cluster to join: auto, or ray://HOST:PORT. Default: a local Ray "
+        "instance on this machine."
+    ),
+]
+ResumeOption = Annotated[
+    bool,
+    typer.Option(
+        help="Many files: skip inputs that _manifest.json says are done with this model "
+        "and unchanged (--no-resume scores everything again)."
+    ),
+]
+
+
 @app.command()
 def batch(
-    inputs: Annotated[
-        list[str],
-        typer.Argument(
-            help="CSV, TSV, JSON Lines or Parquet files (- is stdin), folders, glob patterns, "
-            "or s3://, gs://, file:// URIs of any of them.",
-            show_default=False,
-        ),
-    ],
-    output: Annotated[
-        str | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Output file (.csv, .tsv, .jsonl, .parquet) or - for stdout; with several "
-            "inputs, a folder or a pattern, an output folder (local or URI) that gets one "
-            "file per input and _manifest.json. Default: INPUT-NAME.scores.csv here.",
-        ),
-    ] = None,
-    output_format: Annotated[
-        OutputFormat | None, typer.Option(help="Output format. Default: by extension.")
-    ] = None,
+    inputs: InputsArgument,
+    output: OutputOption = None,
+    output_format: OutputFormatOption = None,
     model: ModelOption = "fp32",
     provider: ProviderOption = Provider.AUTO,
     threshold: ThresholdOption = None,
     text_column: TextColumnOption = None,
-    id_column: Annotated[
-        str | None,
-        typer.Option(
-            help="Column passed through as 'id'. Default: a column called 'id' (any case), "
-            "else the 1-based record number."
-        ),
-    ] = None,
+    id_column: IdColumnOption = None,
     input_format: FormatOption = None,
     delimiter: DelimiterOption = None,
     encoding: EncodingOption = "utf-8",
-    max_errors: Annotated[
-        int | None,
-        typer.Option(
-            min=0,
-            help="Stop with exit code 4, writing nothing, once more records than "
-            "this cannot be scored.",
-        ),
-    ] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Reviews per model call.")] = 64,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Model calls run at once. Default: one per core (at most 4) "
-            "on the CPU, 1 on a GPU.",
-        ),
-    ] = None,
-    window: Annotated[
-        int, typer.Option(min=1, help="Records read and length-sorted together.")
-    ] = 8192,
-    threads: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="onnxruntime intra-op threads per model call. Default: 1 on "
-            "the CPU, onnxruntime's choice on a GPU.",
-        ),
-    ] = None,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress bar, no summary.")
-    ] = False,
-    keep_columns: Annotated[
-        str | None,
-        typer.Option(
-            help="Input columns to carry into every output record after id, score, label and "
-            "error: 'all' or NAME,NAME (a clash becomes input_NAME).",
-        ),
-    ] = None,
-    engine: Annotated[
-        Engine,
-        typer.Option(help="local: this process; ray: spread the files over a Ray cluster."),
-    ] = Engine.LOCAL,
-    address: Annotated[
-        str | None,
-        typer.Option(
-            help="Ray cluster to join: auto, or ray://HOST:PORT. Default: a local Ray "
-            "instance on this machine."
-        ),
-    ] = None,
-    resume: Annotated[
-        bool,
-        typer.Option(
-            help="Many files: skip inputs that _manifest.json says are done with this model "
-            "and unchanged (--no-resume scores everything again)."
-        ),
-    ] = True,
+    max_errors: MaxErrorsOption = None,
+    batch_size: BatchSizeOption = 64,
+    workers: WorkersOption = None,
+    window: WindowOption = 8192,
+    threads: ThreadsOption = None,
+    quiet: QuietOption = False,
+    keep_columns: KeepColumnsOption = None,
+    engine: EngineOption = Engine.LOCAL,
+    address: AddressOption = None,
+    resume: ResumeOption = True,
 ) -> None:
     """Score every record of INPUTS: one output record per input record, in input order, with
     id, score (probability of positive), label and error. Several inputs go into an output
     folder, one file each, on this machine or a Ray cluster (--engine ray)."""
-    from lstm_sentiment.runtime.batch import BatchOptions, parallelism, score_file
-    from lstm_sentiment.runtime.readers import InputSpec
-
-    in_format, out_format, provider_name = (
-        choice_value(input_format),
-        choice_value(output_format),
-        choice_value(provider),
-    )
+    out_format = choice_value(output_format)
     keep = None if keep_columns is None else _keep(keep_columns)
-    options = BatchOptions(
-        model=model,
-        provider=provider_name,
-        batch_size=batch_size,
-        window=window,
-        threads=threads,
-        max_errors=max_errors,
-        output_format=out_format,
-        workers=workers,
-        threshold=threshold,
+    batch = BatchOptions(
+        model, choice_value(provider), batch_size, window, threads, max_errors, out_format,
+        workers, threshold,
+    )  # fmt: skip
+    # The reader options; each input's path goes in when it is scored.
+    spec = InputSpec(
+        "", choice_value(input_format), delimiter, encoding, text_column, id_column, None, keep
     )
-    spec = InputSpec(inputs[0], in_format, delimiter, encoding, text_column, id_column, None, keep)
-    if _is_job(inputs, output, choice_value(engine)):
-        job_format = out_format or "csv"
-        _batch_job(
-            inputs, output, options, spec, job_format, choice_value(engine), address, resume, quiet
+    options = JobOptions(batch, spec, out_format or "csv", resume, choice_value(engine), address)
+    if is_job(inputs, output, options.engine):
+        kept = f"finished files are kept in {output}" + (
+            "; the same command resumes the job" if resume else ""
         )
+        with interrupt_leaves(kept):
+            summary = score_inputs(inputs, output, options, _file_done(quiet))
+        assert isinstance(summary, JobSummary)
+        _print_job_summary(summary, quiet)
         return
-    input = inputs[0]
-    target = output or _default_output(input, out_format)
-    _refuse_overwriting_the_input(input, target)
-    threads, options.workers = parallelism(provider_name, threads, workers)
-    loaded = _load(model, provider_name, threads)
     with Progress("scoring", enabled=not quiet) as progress:
-        summary = score_file(spec, target, options, loaded, progress.update)
+        single = score_inputs(inputs, output, options, progress=progress.update)
+    assert isinstance(single, Summary)
     if not quiet:
-        _print_summary(summary, target)
-    if summary.errors:
+        _print_summary(single, output or default_output(inputs[0], out_format))
+    if single.errors:
         raise typer.Exit(EXIT_ROW_ERRORS)
 
 
@@ -307,58 +310,16 @@ def _keep(value: str) -> str | tuple[str, ...]:
     return names
 
 
-def _is_job(inputs: list[str], output: str | None, engine: str) -> bool:
-    """Several files (or a folder, a pattern, a URI, the Ray engine) make a job."""
-    if len(inputs) != 1 or engine != "local":
-        return True
-    only = inputs[0]
-    if only == "-":
-        return False
-    folder_out = output is not None and (output.endswith("/") or Path(output).is_dir())
-    return "://" in only or any(c in only for c in "*?[") or Path(only).is_dir() or folder_out
-
-
-def _refuse_overwriting_the_input(input: str, target: str) -> None:
-    same = input != "-" and target != "-" and Path(target).exists()
-    if same and Path(target).resolve() == Path(input).resolve():
-        raise fail(f"{target} is the input: scores never replace the reviews; pass -o FILE")
-
-
-def _batch_job(
-    inputs: list[str],
-    output: str | None,
-    options: Any,
-    spec: Any,
-    output_format: str,
-    engine: str,
-    address: str | None,
-    resume: bool,
-    quiet: bool,
-) -> None:
-    from lstm_sentiment.runtime.jobs import JobOptions, run_job
-
-    if output is None or output == "-":
-        raise fail("several inputs (or a folder, a pattern, --engine ray) need -o OUTPUT-FOLDER")
-    names_a_file = any(Path(output).suffix.lower() in FORMATS[f].suffixes for f in OUTPUT_FORMATS)
-    if names_a_file and not Path(output).is_dir():
-        raise fail(
-            f"-o {output} names a file, but several inputs (or a folder, a pattern, --engine "
-            "ray) are scored into an output folder, one file each: pass -o FOLDER/"
-        )
-    if "-" in inputs:
-        raise fail("stdin (-) can only be scored alone")
-    job = JobOptions(options, spec, output_format, resume, engine, address)
-
+def _file_done(quiet: bool) -> Callable[[dict[str, Any]], None]:
     def done(entry: dict[str, Any]) -> None:
         if not quiet:
             state = "done before" if entry.get("resumed") else entry["status"]
             typer.echo(f"{state}: {entry['input']} -> {entry['output']}", err=True)
 
-    kept = f"finished files are kept in {output}" + (
-        "; the same command resumes the job" if resume else ""
-    )
-    with interrupt_leaves(kept):
-        summary = run_job(inputs, output, job, done)
+    return done
+
+
+def _print_job_summary(summary: JobSummary, quiet: bool) -> None:
     failed = [e for e in summary.entries if e["status"] == "failed"]
     if not quiet:
         typer.echo(
@@ -375,7 +336,7 @@ def _batch_job(
         raise typer.Exit(EXIT_ROW_ERRORS)
 
 
-def _print_summary(summary: Any, target: str) -> None:
+def _print_summary(summary: Summary, target: str) -> None:
     where = "stdout" if target == "-" else target
     for note in summary.notes:
         typer.echo(f"note: {note}", err=True)
@@ -487,7 +448,6 @@ def compare(
     """Accuracy, precision, recall, F1, ROC-AUC, agreement, |Δp|, size and speed of models
     on a labelled file."""
     from lstm_sentiment.runtime.compare import compare_models, plot_comparison, render_table
-    from lstm_sentiment.runtime.readers import InputSpec
 
     if plot is not None:
         from lstm_sentiment.runtime.compare import require_matplotlib

@@ -29,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -41,6 +42,13 @@ from lstm_sentiment.runtime.model import SentimentModel
 from lstm_sentiment.runtime.readers import InputSpec
 
 MANIFEST = "_manifest.json"
+
+
+class Engine(str, Enum):
+    """Where a job of many files runs: this process, or a Ray cluster (``ray_engine.py``)."""
+
+    LOCAL = "local"
+    RAY = "ray"
 
 
 class JobError(LstmSentimentError):
@@ -82,6 +90,68 @@ class JobSummary:
     @property
     def records(self) -> int:
         return sum(e.get("records", 0) for e in self.entries if e["status"] != "failed")
+
+
+# -- the entry point: one file, or a job ----------------------------------------------------------
+
+
+def score(
+    inputs: list[str],
+    output: str | None,
+    options: JobOptions,
+    on_done: Callable[[dict[str, Any]], None] = lambda entry: None,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> Summary | JobSummary:
+    """Score ``inputs`` as ``scorer batch`` does: one file (or stdin, ``-``) into ``output``
+    (default: ``NAME.scores.csv`` here; ``-`` is stdout) gives a ``Summary``; several inputs,
+    a folder, a pattern, a URI, an output folder or the Ray engine make a job, scored into the
+    output folder, which gives a ``JobSummary``. ``options.spec`` holds the reader options
+    (its path is ignored)."""
+    if not is_job(inputs, output, options.engine):
+        source = inputs[0]
+        target = output or default_output(source, options.batch.output_format)
+        _refuse_overwriting_the_input(source, target)
+        spec = dataclasses.replace(options.spec, path=source)
+        return score_file(spec, target, options.batch, progress=progress)
+    if output is None or output == "-":
+        raise JobError(
+            "several inputs (or a folder, a pattern, --engine ray) need -o OUTPUT-FOLDER"
+        )
+    names_a_file = any(Path(output).suffix.lower() in FORMATS[f].suffixes for f in OUTPUT_FORMATS)
+    if names_a_file and not Path(output).is_dir():
+        raise JobError(
+            f"-o {output} names a file, but several inputs (or a folder, a pattern, --engine "
+            "ray) are scored into an output folder, one file each: pass -o FOLDER/"
+        )
+    if "-" in inputs:
+        raise JobError("stdin (-) can only be scored alone")
+    return run_job(inputs, output, options, on_done)
+
+
+def is_job(inputs: list[str], output: str | None, engine: str = "local") -> bool:
+    """Several files (or a folder, a pattern, a URI, an output folder, the Ray engine) make a
+    job; one file or stdin does not."""
+    if len(inputs) != 1 or engine != "local":
+        return True
+    only = inputs[0]
+    if only == "-":
+        return False
+    folder_out = output is not None and (output.endswith("/") or Path(output).is_dir())
+    return "://" in only or any(c in only for c in "*?[") or Path(only).is_dir() or folder_out
+
+
+def default_output(input_path: str, output_format: str | None) -> str:
+    """Where ``scorer batch INPUT`` writes without ``-o``: ``NAME.scores.csv`` in the current
+    folder (stdin: stdout)."""
+    if input_path == "-":
+        return "-"
+    return f"{Path(input_path).stem}.scores{FORMATS[output_format or 'csv'].suffix}"
+
+
+def _refuse_overwriting_the_input(source: str, target: str) -> None:
+    same = source != "-" and target != "-" and Path(target).exists()
+    if same and Path(target).resolve() == Path(source).resolve():
+        raise JobError(f"{target} is the input: scores never replace the reviews; pass -o FILE")
 
 
 # -- planning: inputs to tasks ------------------------------------------------------------------

@@ -92,10 +92,3 @@ MODEL_HELP = (
     ", ".join(VARIANTS) + " (the shipped models; text-* tokenize in the graph), or a path to an "
     ".onnx or .ort file"
 )
-
-
-class Engine(str, Enum):
-    """Where a job of many files runs (``runtime/jobs.py``)."""
-
-    LOCAL = "local"
-    RAY = "ray"
