@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, get_type_hints
 
 import typer
 
@@ -27,7 +28,6 @@ from lstm_sentiment.runtime.errors import LstmSentimentError
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
 from lstm_sentiment.train.datasets import (
-    Dataset,
     FileData,
     FileSource,
     for_run,
@@ -112,193 +112,86 @@ def data_csv(
     typer.echo(f"wrote {rows:,} reviews to {out}")
 
 
-_DEFAULTS = TrainConfig()
+OutOption = Annotated[Path, typer.Option("--out", "-o", help="Folder to write the model into.")]
+ConfigOption = Annotated[
+    Path | None, typer.Option(help="A config.json to start from (options given here override it).")
+]
+TextColumnOption = Annotated[
+    str | None,
+    typer.Option(
+        help=_OWN + "the column of texts (default: the one with a usual name such as review, "
+        "text or body, any case)."
+    ),
+]
+LabelColumnOption = Annotated[
+    str | None,
+    typer.Option(
+        help=_OWN + "the column of labels: exactly two values, e.g. pos/neg, 1/0, good/bad "
+        "(default: label, labels or sentiment, any case)."
+    ),
+]
+PositiveOption = Annotated[
+    str | None,
+    typer.Option(
+        help=_OWN + "the label value that is positive, when the values do not say (positive, "
+        "pos, 1 and true do)."
+    ),
+]
+UnlabelledOption = Annotated[
+    Path | None,
+    typer.Option("--unlabelled", help=_OWN + "a file of unlabelled texts for the release recipe."),
+]
+ValidationOption = Annotated[
+    Path | None,
+    typer.Option(help=_OWN + "a labelled validation file (default: held out of --data)."),
+]
+TestOption = Annotated[
+    Path | None,
+    typer.Option(help=_OWN + "a labelled test file (default: 20% of --data, held out)."),
+]
 
 
-@app.command()
-def train(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the model into.")],
-    data: TrainDataOption = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(help="A config.json to start from (options given here override it)."),
-    ] = None,
-    vocab_size: Annotated[
-        int | None,
-        typer.Option(
-            help=f"Vocabulary size, special ids included (textbook: {_DEFAULTS.vocab_size})."
-        ),
-    ] = None,
-    max_length: Annotated[
-        int | None,
-        typer.Option(help=f"Ids per review, start id included (textbook: {_DEFAULTS.max_length})."),
-    ] = None,
-    keep: Annotated[
-        str | None,
-        typer.Option(
-            help="Which end of an over-long review to keep: last or first (textbook: last)."
-        ),
-    ] = None,
-    embedding_dim: Annotated[
-        int | None, typer.Option(help="Embedding width (textbook: 64).")
-    ] = None,
-    lstm1_units: Annotated[
-        int | None,
-        typer.Option(help="Units of the first LSTM, each way if bidirectional (textbook: 64)."),
-    ] = None,
-    bidirectional: Annotated[
-        bool | None,
-        typer.Option(
-            "--bidirectional/--forward-only",
-            help="Whether the first LSTM also reads each text backwards (textbook: forward only).",
-        ),
-    ] = None,
-    lstm2_units: Annotated[
-        int | None, typer.Option(help="Units of the second LSTM (textbook: 32).")
-    ] = None,
-    word_dropout: Annotated[
-        float | None,
-        typer.Option(help="Share of words dropped in training (textbook: 0)."),
-    ] = None,
-    dropout: Annotated[
-        float | None,
-        typer.Option(help="Dropout on the first LSTM's outputs in training (textbook: 0)."),
-    ] = None,
-    word_vectors: Annotated[
-        bool | None,
-        typer.Option(
-            "--word-vectors/--no-word-vectors",
-            help="Start the embedding from word2vec vectors of the training reviews (gensim) "
-            "(textbook: no).",
-        ),
-    ] = None,
-    learning_rate: Annotated[
-        float | None, typer.Option(help="Adam's learning rate (textbook: 0.001).")
-    ] = None,
-    epochs: Annotated[int | None, typer.Option(help="Most epochs to train (textbook: 5).")] = None,
-    batch_size: Annotated[
-        int | None, typer.Option(help="Reviews per training step (textbook: 64).")
-    ] = None,
-    validation_split: Annotated[
-        float | None,
-        typer.Option(help="Share of the training split held out for validation (textbook: 0.2)."),
-    ] = None,
-    patience: Annotated[
-        int | None,
-        typer.Option(
-            help="Stop after this many epochs without a better validation loss (textbook: 2)."
-        ),
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option(help="Seed for shuffling and weights (textbook: 1337).")
-    ] = None,
-    limit_per_label: Annotated[
-        int | None,
-        typer.Option(
-            help="Train on a random sample of this many reviews per label (textbook: all)."
-        ),
-    ] = None,
-    recipe: Annotated[
-        str | None,
-        typer.Option(
-            help="textbook (the classic network on the labelled reviews) or release (the same "
-            "network distilled from an n-gram teacher over the unlabelled reviews too) "
-            "(default: textbook)."
-        ),
-    ] = None,
-    unlabelled_limit: Annotated[
-        int | None,
-        typer.Option(help="Release recipe: use only this many unlabelled reviews (textbook: all)."),
-    ] = None,
-    text_column: Annotated[
-        str | None,
-        typer.Option(
-            help=_OWN + "the column of texts (default: the one with a usual name such as "
-            "review, text or body, any case)."
-        ),
-    ] = None,
-    label_column: Annotated[
-        str | None,
-        typer.Option(
-            help=_OWN + "the column of labels: exactly two values, e.g. pos/neg, 1/0, good/bad "
-            "(default: label, labels or sentiment, any case)."
-        ),
-    ] = None,
-    positive: Annotated[
-        str | None,
-        typer.Option(
-            help=_OWN + "the label value that is positive, when the values do not say "
-            "(positive, pos, 1 and true do)."
-        ),
-    ] = None,
-    unlabelled_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--unlabelled", help=_OWN + "a file of unlabelled texts for the release recipe."
-        ),
-    ] = None,
-    validation: Annotated[
-        Path | None,
-        typer.Option(help=_OWN + "a labelled validation file (default: held out of --data)."),
-    ] = None,
-    test: Annotated[
-        Path | None,
-        typer.Option(help=_OWN + "a labelled test file (default: 20% of --data, held out)."),
-    ] = None,
-    input_format: FormatOption = None,
-    delimiter: DelimiterOption = None,
-    encoding: EncodingOption = "utf-8",
-) -> None:
+def _config_parameters() -> list[inspect.Parameter]:
+    """One option per TrainConfig field that says how it is offered (``config.option``): its
+    help and textbook value come from the field, so they are written once."""
+    hints = get_type_hints(TrainConfig)
+    parameters = []
+    for field in dataclasses.fields(TrainConfig):
+        if "help" not in field.metadata:
+            continue  # set through --config FILE
+        shown = field.metadata["shown"]
+        shown = str(field.default) if shown is None else shown
+        suffix = f" (textbook: {shown})." if shown else "."
+        declared = [field.metadata["flag"]] if field.metadata["flag"] else []
+        kind = hints[field.name]
+        option = typer.Option(*declared, help=field.metadata["help"] + suffix, show_default=False)
+        parameters.append(
+            inspect.Parameter(
+                field.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=None,
+                annotation=Annotated[kind | None, option],  # type: ignore[valid-type]
+            )
+        )
+    return parameters
+
+
+def _keyword(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=annotation)  # fmt: skip
+
+
+def train(**given: Any) -> None:
     """Train the stacked-LSTM model (best epoch by validation loss) and write its folder.
 
     Options not given take the recipe's values (train/config.py). The release recipe resumes
     an interrupted run when started again with the same options. With --data FILE it trains
     on your labelled file instead of IMDb; the model then carries your label names."""
-    overrides = {k: v for k, v in locals().items() if k in _field_names() and v is not None}
-    own = {"--text-column": text_column, "--label-column": label_column,
-           "--positive": positive, "--unlabelled": unlabelled_file, "--validation": validation,
-           "--test": test, "--format": input_format, "--delimiter": delimiter,
-           "--encoding": None if encoding == "utf-8" else encoding}  # fmt: skip
-    from_file = data is not None and (input_format is not None or is_table_file(data))
-    if not from_file and any(v is not None for v in own.values()):
-        given = ", ".join(k for k, v in own.items() if v is not None)
-        raise fail(f"{given} describe your own labelled file: pass it with --data FILE")
-    try:
-        # A config file may hold a whole saved config or only some settings: it is checked
-        # once merged with its recipe, so that {"recipe": "release", "epochs": 2} works.
-        base = TrainConfig.read_settings(config) if config else {}
-        name = overrides.get("recipe") or base.get("recipe") or "textbook"
-        if from_file and "unlabelled" not in overrides:
-            overrides["unlabelled"] = unlabelled_file is not None and name == "release"
-        resolved = TrainConfig.for_recipe(name, **{**base, **overrides})
-    except (OSError, ValueError, TypeError) as error:
-        raise fail(f"bad training config: {error}") from None
-    if unlabelled_file is not None and not resolved.unlabelled:
-        raise fail(f"--unlabelled feeds the release recipe; the {name} recipe reads none")
-    if from_file:
-        assert data is not None
-        # Every file is read as the scorer reads it, with the same reader options.
-        read = {"format": choice_value(input_format), "delimiter": delimiter, "encoding": encoding}
-        files = {
-            key: None if path is None else FileSource(str(path), text_column, label_column, **read)
-            for key, path in (("test", test), ("validation", validation))
-        }
-        unlabelled = None
-        if unlabelled_file is not None:
-            unlabelled = FileSource(str(unlabelled_file), **read)
-        dataset: Dataset | Path = FileData.read(
-            FileSource(str(data), text_column, label_column, **read),
-            positive=positive,
-            unlabelled=unlabelled,
-            seed=resolved.seed,
-            say=lambda message: typer.echo(message, err=True),
-            **files,
-        )
-        if resolved.recipe == "release" and unlabelled_file is None:
-            typer.echo("release recipe without --unlabelled: the teacher scores the labelled "
-                       "rows and their crops only", err=True)  # fmt: skip
-    else:
-        dataset = _source(data)
+    out, data = given["out"], given["data"]
+    overrides = {k: v for k, v in given.items() if k in _field_names() and v is not None}
+    from_file = _from_file(data, given)
+    resolved = _resolved_config(given["config"], overrides, from_file, given)
+    dataset = _own_data(data, given, resolved) if from_file else _source(data)
     # Imported before anything is written: without the 'train' extra the entry point names
     # the install command (console.run) and leaves no half-made run folder behind.
     for module in _training_modules(resolved):
@@ -315,6 +208,89 @@ def train(
         f"(val_accuracy {result.history['val_accuracy'][result.best_epoch - 1]:.4f}); "
         f"{result.seconds:.0f} s; wrote {result.out_dir}"
     )
+
+
+train.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [
+        _keyword("out", OutOption, inspect.Parameter.empty),
+        _keyword("data", TrainDataOption),
+        _keyword("config", ConfigOption),
+        *_config_parameters(),
+        _keyword("text_column", TextColumnOption),
+        _keyword("label_column", LabelColumnOption),
+        _keyword("positive", PositiveOption),
+        _keyword("unlabelled_file", UnlabelledOption),
+        _keyword("validation", ValidationOption),
+        _keyword("test", TestOption),
+        _keyword("input_format", FormatOption),
+        _keyword("delimiter", DelimiterOption),
+        _keyword("encoding", EncodingOption, "utf-8"),
+    ]
+)
+app.command()(train)
+
+# Options that describe the user's own labelled file, by their flags.
+_OWN_DATA = {"--text-column": "text_column", "--label-column": "label_column",
+             "--positive": "positive", "--unlabelled": "unlabelled_file",
+             "--validation": "validation", "--test": "test", "--format": "input_format",
+             "--delimiter": "delimiter", "--encoding": "encoding"}  # fmt: skip
+
+
+def _from_file(data: Path | None, given: dict[str, Any]) -> bool:
+    from_file = data is not None and (given["input_format"] is not None or is_table_file(data))
+    named = [flag for flag, key in _OWN_DATA.items() if _is_given(key, given[key])]
+    if not from_file and named:
+        raise fail(f"{', '.join(named)} describe your own labelled file: pass it with --data FILE")
+    return from_file
+
+
+def _is_given(key: str, value: Any) -> bool:
+    return value is not None and not (key == "encoding" and value == "utf-8")
+
+
+def _resolved_config(
+    config: Path | None, overrides: dict[str, Any], from_file: bool, given: dict[str, Any]
+) -> TrainConfig:
+    unlabelled_file = given["unlabelled_file"]
+    try:
+        # A config file may hold a whole saved config or only some settings: it is checked
+        # once merged with its recipe, so that {"recipe": "release", "epochs": 2} works.
+        base = TrainConfig.read_settings(config) if config else {}
+        name = overrides.get("recipe") or base.get("recipe") or "textbook"
+        if from_file and "unlabelled" not in overrides:
+            overrides["unlabelled"] = unlabelled_file is not None and name == "release"
+        resolved = TrainConfig.for_recipe(name, **{**base, **overrides})
+    except (OSError, ValueError, TypeError) as error:
+        raise fail(f"bad training config: {error}") from None
+    if unlabelled_file is not None and not resolved.unlabelled:
+        raise fail(f"--unlabelled feeds the release recipe; the {name} recipe reads none")
+    return resolved
+
+
+def _own_data(data: Path, given: dict[str, Any], resolved: TrainConfig) -> FileData:
+    """The user's labelled file (and the optional ones), read as the scorer reads them."""
+    read = {"format": choice_value(given["input_format"]), "delimiter": given["delimiter"],
+            "encoding": given["encoding"]}  # fmt: skip
+    text_column, label_column = given["text_column"], given["label_column"]
+    files = {
+        key: None if path is None else FileSource(str(path), text_column, label_column, **read)
+        for key, path in (("test", given["test"]), ("validation", given["validation"]))
+    }
+    unlabelled = None
+    if given["unlabelled_file"] is not None:
+        unlabelled = FileSource(str(given["unlabelled_file"]), **read)
+    dataset = FileData.read(
+        FileSource(str(data), text_column, label_column, **read),
+        positive=given["positive"],
+        unlabelled=unlabelled,
+        seed=resolved.seed,
+        say=lambda message: typer.echo(message, err=True),
+        **files,
+    )
+    if resolved.recipe == "release" and unlabelled is None:
+        typer.echo("release recipe without --unlabelled: the teacher scores the labelled "
+                   "rows and their crops only", err=True)  # fmt: skip
+    return dataset
 
 
 def _training_modules(config: TrainConfig) -> list[str]:

@@ -23,32 +23,59 @@ from typing import Any
 from lstm_sentiment.runtime.contract import FIRST_WORD_ID, settings_problems
 
 
+def option(default: Any, help: str, *, flag: str | None = None, shown: str | None = None) -> Any:
+    """A field that ``lstm-sentiment train`` offers as an option: its help text, and how
+    the textbook value reads there (``shown``, default: the value itself; "" says nothing).
+    ``flag`` gives a boolean's two spellings, as ``--word-vectors/--no-word-vectors``."""
+    return dataclasses.field(default=default, metadata={"help": help, "flag": flag, "shown": shown})
+
+
 @dataclass
 class TrainConfig:
-    vocab_size: int = 10_000  # embedding rows, the 3 special ids included (Keras' num_words)
-    max_length: int = 500  # ids per review, the start id included
-    keep: str = "last"  # which end of an over-long review is kept: "last" or "first"
-    embedding_dim: int = 64
-    lstm1_units: int = 64  # per direction when bidirectional
-    bidirectional: bool = False  # the first LSTM also reads each review backwards
-    word_vectors: bool = False  # start the embedding from word2vec vectors of the reviews read
-    word_dropout: float = 0.0  # in training, this share of words reach the LSTM as zeros
-    dropout: float = 0.0  # in training, dropout on the first LSTM's outputs
-    lstm2_units: int = 32
-    learning_rate: float = 1e-3  # Adam's default
-    epochs: int = 5
-    batch_size: int = 64
-    validation_split: float = 0.2  # share of the (shuffled) training split held out
-    patience: int = 2  # epochs without a better validation loss before stopping early
-    seed: int = 1337
-    limit_per_label: int | None = None  # train on a subset: this many reviews per label
+    # embedding rows, the 3 special ids included (Keras' num_words)
+    vocab_size: int = option(10_000, "Vocabulary size, special ids included")
+    max_length: int = option(500, "Ids per review, start id included")
+    keep: str = option("last", "Which end of an over-long review to keep: last or first")
+    embedding_dim: int = option(64, "Embedding width")
+    lstm1_units: int = option(64, "Units of the first LSTM, each way if bidirectional")
+    bidirectional: bool = option(
+        False,
+        "Whether the first LSTM also reads each text backwards",
+        flag="--bidirectional/--forward-only",
+        shown="forward only",
+    )
+    word_vectors: bool = option(
+        False,
+        "Start the embedding from word2vec vectors of the training reviews (gensim)",
+        flag="--word-vectors/--no-word-vectors",
+        shown="no",
+    )
+    word_dropout: float = option(0.0, "Share of words dropped in training", shown="0")
+    dropout: float = option(0.0, "Dropout on the first LSTM's outputs in training", shown="0")
+    lstm2_units: int = option(32, "Units of the second LSTM")
+    learning_rate: float = option(1e-3, "Adam's learning rate")
+    epochs: int = option(5, "Most epochs to train")
+    batch_size: int = option(64, "Reviews per training step")
+    validation_split: float = option(0.2, "Share of the training split held out for validation")
+    patience: int = option(2, "Stop after this many epochs without a better validation loss")
+    seed: int = option(1337, "Seed for shuffling and weights")
+    limit_per_label: int | None = option(
+        None, "Train on a random sample of this many reviews per label", shown="all"
+    )
     # The release recipe's parts (the textbook recipe uses none of them):
-    recipe: str = "textbook"
+    recipe: str = option(
+        "textbook",
+        "textbook (the classic network on the labelled reviews) or release (the same network "
+        "distilled from an n-gram teacher over the unlabelled reviews too) (default: textbook)",
+        shown="",
+    )
     contract_version: int = 1  # text contract rule version (2 reads typographic apostrophes)
     teacher_folds: int = 0  # 0: no teacher; else cross-fitting folds of the n-gram teacher
     teacher: str = "nblr"  # which n-gram teacher (train/teacher.py TEACHERS)
     unlabelled: bool = False  # also learn the teacher's scores of the unlabelled reviews
-    unlabelled_limit: int | None = None  # use only this many unlabelled reviews
+    unlabelled_limit: int | None = option(
+        None, "Release recipe: use only this many unlabelled reviews", shown="all"
+    )
     crops_per_review: int = 0  # teacher-scored crops of 1-3 sentences cut from each review
     ending_crops: bool = False  # also crop each review's last 1-3 sentences (its verdict)
     label_weight: float = 1.0  # labelled targets: this share true label, the rest teacher
