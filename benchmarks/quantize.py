@@ -25,7 +25,7 @@ from lstm_sentiment.export.quantize import QuantOptions, quantize
 from lstm_sentiment.runtime.metrics import agreement
 from lstm_sentiment.runtime.model import SentimentModel
 from lstm_sentiment.train import imdb
-from lstm_sentiment.train.fit import subset
+from lstm_sentiment.train.samplers import subset
 
 OP_SETS = (("Gather", "LSTM", "MatMul"), ("LSTM", "MatMul"), ("Gather",))
 

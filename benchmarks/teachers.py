@@ -21,7 +21,7 @@ import numpy as np
 from lstm_sentiment.runtime.metrics import accuracy
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
-from lstm_sentiment.train.datasets import hold_out
+from lstm_sentiment.train.samplers import hold_out
 from lstm_sentiment.train.short_texts import short_reviews
 from lstm_sentiment.train.teacher import TEACHERS, Teacher
 

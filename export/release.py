@@ -45,7 +45,7 @@ from lstm_sentiment.runtime.model import SentimentModel
 from lstm_sentiment.runtime.signature import DEFAULT_THRESHOLD, VARIANTS, Kind, io_description
 from lstm_sentiment.train.config import TrainConfig
 from lstm_sentiment.train.datasets import Dataset, ImdbData
-from lstm_sentiment.train.fit import subset
+from lstm_sentiment.train.samplers import subset
 from lstm_sentiment.train.short_texts import short_reviews
 
 # Texts the raw-text gate always includes: what real reviews rarely contain.

@@ -247,7 +247,7 @@ def test_train_refuses_bad_own_data_options_with_one_line(tmp_path, args, match)
 def test_own_labelled_file_trains_exports_and_scores_with_its_label_names(tmp_path, imdb_archive):
     from lstm_sentiment.runtime.cli import app as scorer
     from lstm_sentiment.train import imdb
-    from lstm_sentiment.train.fit import subset
+    from lstm_sentiment.train.samplers import subset
 
     names = {1: "good", 0: "bad"}
     train = subset(imdb.load_split(imdb_archive, "train", check_counts=False), 1000, seed=5)

@@ -403,8 +403,9 @@ def test_the_unlabelled_reviews_make_the_student_better(imdb_archive, tmp_path):
     """On 800 labelled reviews, learning the teacher's view of 3,000 unlabelled reviews and
     their crops beats the same student distilled on the labelled reviews alone."""
     from lstm_sentiment.train.distill import predict_sorted
-    from lstm_sentiment.train.fit import subset, train
+    from lstm_sentiment.train.fit import train
     from lstm_sentiment.train.model import load_model
+    from lstm_sentiment.train.samplers import subset
 
     test = subset(imdb.load_split(imdb_archive, "test"), 500, 7)
     labels = np.array([r.label for r in test])

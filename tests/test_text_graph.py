@@ -122,7 +122,7 @@ def test_any_unicode_batch_gets_the_token_models_scores(texts):
 @pytest.mark.imdb
 def test_real_test_reviews_give_the_python_ids(imdb_archive):
     from lstm_sentiment.train import imdb
-    from lstm_sentiment.train.fit import subset
+    from lstm_sentiment.train.samplers import subset
 
     texts = [r.text for r in subset(imdb.load_split(imdb_archive, "test"), 1000, 3)]
     for start in range(0, len(texts), 250):

@@ -11,8 +11,9 @@ from lstm_sentiment.runtime.contract import TextContract
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
 from lstm_sentiment.train.evaluate import evaluate, predict
-from lstm_sentiment.train.fit import _BestEpoch, subset, train
+from lstm_sentiment.train.fit import train
 from lstm_sentiment.train.model import load_model
+from lstm_sentiment.train.samplers import hold_out, subset
 
 pytest.importorskip("keras", reason="the training tests need the 'train' extra")
 
@@ -40,27 +41,23 @@ def test_subset_is_balanced_seeded_and_a_sample_of_the_input():
     assert subset(reviews, 5, seed=4) != a
 
 
-class _FakeModel:
-    def __init__(self) -> None:
-        self.weights = [np.zeros(2)]
+def test_best_epoch_keeps_the_lowest_validation_loss_not_the_last(tmp_path):
+    from lstm_sentiment.train.distill import _Progress
 
-    def get_weights(self):
-        return [w.copy() for w in self.weights]
+    progress = _Progress(tmp_path / "progress.json")
+    for loss in [0.5, 0.3, 0.4, 0.6]:
+        progress.add({"val_loss": loss, "val_accuracy": 0.5}, [])
+    assert progress.best_epoch == 2
+    assert _Progress(tmp_path / "progress.json").best_epoch == 2  # kept on disk for a resume
 
-    def set_weights(self, weights):
-        self.weights = weights
 
-
-def test_best_epoch_keeps_the_lowest_validation_loss_not_the_last():
-    best, model = _BestEpoch(), _FakeModel()
-    callback = best.callback()
-    callback.set_model(model)
-    for epoch, loss in enumerate([0.5, 0.3, 0.4, 0.6]):
-        model.weights = [np.full(2, float(epoch))]
-        callback.on_epoch_end(epoch, {"val_loss": loss})
-    best.restore(model)
-    assert best.epoch == 2
-    assert model.weights[0].tolist() == [1.0, 1.0]
+def test_the_textbook_recipe_runs_the_release_loop_without_teacher_or_crops(tmp_path, tiny_archive):
+    config = TrainConfig(limit_per_label=6, **TINY)
+    result = train(config, tiny_archive, tmp_path / "run")
+    info = json.loads((result.out_dir / "training.json").read_text())
+    assert "teacher" not in info and "student_texts" not in info
+    assert set(result.history) >= {"loss", "val_loss", "val_accuracy"}
+    assert not (result.out_dir / "checkpoint").exists()  # removed once the run is done
 
 
 def test_training_writes_a_complete_folder_that_evaluates(tmp_path, tiny_archive):
@@ -112,8 +109,11 @@ def test_a_model_file_with_a_lambda_layer_is_refused_in_safe_mode(tmp_path):
 @pytest.mark.slow
 def test_a_small_real_run_beats_chance_on_reviews_it_never_saw(small_real_run, imdb_archive):
     result = small_real_run
-    # The vocabulary is a pure function of the training text: a rebuild gives it again.
-    train_texts = [r.text for r in subset(imdb.load_split(imdb_archive, "train"), 1000, 7)]
+    # The vocabulary is a pure function of the text trained on (the validation reviews are
+    # held out first): a rebuild gives it again.
+    reviews = subset(imdb.load_split(imdb_archive, "train"), 1000, 7)
+    _, fit = hold_out(len(reviews), 0.2, 7, 2)
+    train_texts = [reviews[i].text for i in np.sort(fit)]
     assert TextContract.from_texts(train_texts, 5000, 200) == result.contract
     # Test-split reviews are never in the training split.
     metrics = evaluate(result.out_dir, imdb_archive, "test", limit_per_label=500, seed=1)

@@ -13,7 +13,6 @@ clear line on stderr and exit with 2; they never end in a traceback.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import inspect
 import json
@@ -103,7 +102,7 @@ def data_csv(
     try:
         reviews = imdb.load_split(source, split, check_counts=limit_per_label is None)
         if limit_per_label is not None:
-            from lstm_sentiment.train.fit import subset
+            from lstm_sentiment.train.samplers import subset
 
             reviews = subset(reviews, limit_per_label, seed)
         rows = imdb.write_csv(reviews, out)
@@ -199,9 +198,8 @@ def train(**given: Any) -> None:
     typer.echo(f"training on {data or dataset} with {json.dumps(resolved.to_dict())}", err=True)
     from lstm_sentiment.train.fit import train as run_training
 
-    # The release path checkpoints every epoch (train/distill.py); the textbook one keeps none.
-    resumable = f"the same command resumes {out} after its last finished epoch"
-    with interrupt_leaves(resumable) if resolved.distils else contextlib.nullcontext():
+    # Every recipe checkpoints every epoch (train/distill.py).
+    with interrupt_leaves(f"the same command resumes {out} after its last finished epoch"):
         result = run_training(resolved, dataset, out)
     typer.echo(
         f"kept epoch {result.best_epoch} "

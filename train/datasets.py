@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-
 from lstm_sentiment.runtime.contract import tokenize
 from lstm_sentiment.runtime.digest import file_sha256
 from lstm_sentiment.runtime.errors import LstmSentimentError
@@ -36,6 +34,7 @@ from lstm_sentiment.runtime.readers import InputSpec, open_input
 from lstm_sentiment.runtime.signature import DEFAULT_LABELS
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.imdb import Review
+from lstm_sentiment.train.samplers import stratified_holdout
 
 DATA_FILE = "data.json"
 TEST_SHARE = 0.2  # of a labelled file, held out as its test set when no test file is given
@@ -299,32 +298,6 @@ def is_table_file(path: Path) -> bool:
     except LstmSentimentError:
         return False
     return True
-
-
-def hold_out(n: int, share: float, seed: int, minimum: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded (held-out, kept) row indices, in shuffled order: ``share`` of ``n`` held out.
-
-    Shuffled first because the labelled rows may come sorted by label (the IMDb split is):
-    a tail taken as is, as Keras' validation_split takes it, would be a single class.
-    """
-    order = np.random.default_rng(seed).permutation(n)
-    n_val = max(minimum, int(round(n * share)))
-    return order[:n_val], order[n_val:]
-
-
-def stratified_holdout(labels: list[int], share: float, seed: int) -> tuple[list[int], list[int]]:
-    """Row indices to keep and to hold out: ``share`` of each label, seeded, in file order."""
-    rng = np.random.default_rng(seed)
-    y = np.asarray(labels)
-    held: list[int] = []
-    for label in (0, 1):
-        members = np.flatnonzero(y == label)
-        n = int(round(len(members) * share))
-        if len(members) >= 2:
-            n = min(max(n, 1), len(members) - 1)
-        held.extend(rng.permutation(members)[:n].tolist())
-    held_set = set(held)
-    return [i for i in range(len(y)) if i not in held_set], sorted(held)
 
 
 def _read_rows(source: FileSource, *, labelled: bool, say: Say = _warn) -> _Rows:

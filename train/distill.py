@@ -36,7 +36,7 @@ from lstm_sentiment.runtime.errors import LstmSentimentError
 from lstm_sentiment.runtime.metrics import accuracy
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
-from lstm_sentiment.train.datasets import hold_out
+from lstm_sentiment.train.samplers import hold_out
 from lstm_sentiment.train.short_texts import crops, endings, short_reviews
 from lstm_sentiment.train.teacher import cross_fit
 
@@ -71,9 +71,9 @@ def build_corpus(
     say: Callable[[str], None],
     validation: Sequence[imdb.Review] | None = None,
 ) -> Corpus:
-    """Hold out validation reviews (unless ``validation`` gives them), then score the rest
-    with the teacher (or reuse the scores cached in ``cache``, when they were made from the
-    same data and config)."""
+    """Hold out validation reviews (unless ``validation`` gives them), then give every text
+    its target: the label alone without a teacher (the textbook recipe), else the teacher's
+    mix (scores reused from ``cache`` when made from the same data and config)."""
     if validation is None:
         val_idx, fit_idx = hold_out(len(labelled), config.validation_split, config.seed, 2)
         val = [labelled[i] for i in np.sort(val_idx)]
@@ -82,70 +82,20 @@ def build_corpus(
         val, fit = list(validation), list(labelled)
     fit_texts = [r.text for r in fit]
     fit_labels = np.array([r.label for r in fit], dtype=np.float32)
-    per_label = np.bincount(fit_labels.astype(int), minlength=2)
-    if per_label.min() < config.teacher_folds:
-        raise RunError(
-            f"too few labelled reviews: the teacher's {config.teacher_folds}-fold cross-fitting "
-            f"needs at least {config.teacher_folds} reviews a label after the validation "
-            f"hold-out, and {per_label[1]} positive and {per_label[0]} negative are left"
-        )
+    val_texts, val_short = [r.text for r in val], short_reviews(val)
+    val_labels = np.array([r.label for r in val], dtype=np.float32)
+    if not config.distils:
+        kinds = {"labelled": len(fit_texts)}
+        return Corpus(fit_texts, fit_labels, kinds, val_texts, val_labels, val_short, {})
     free_texts = [r.text for r in unlabelled] if config.unlabelled else []
     if config.unlabelled and not free_texts:
         raise RunError("the recipe learns from unlabelled reviews, but none were found")
-
     fit_crops, fit_parents = _cut(fit_texts, config, config.seed)
     free_crops, free_parents = _cut(free_texts, config, config.seed + 1)
-    val_texts = [r.text for r in val]
-    val_short = short_reviews(val)
-    key = _teacher_key(config, fit_texts, free_texts, val_texts)
-    cached = _load_teacher_scores(cache, key)
-    if cached is None:
-        say(
-            f"teacher: cross-fitting {config.teacher_folds} folds on {len(fit_texts):,} "
-            "reviews, then fitting on all of them to score the unlabelled reviews and crops"
-        )
-        short_texts = [t for t, _ in val_short]
-        fitted = cross_fit(
-            fit_texts,
-            fit_labels,
-            folds=config.teacher_folds,
-            seed=config.seed,
-            contract_version=config.contract_version,
-            kind=config.teacher,
-            also=[(fit_crops, fit_parents)],
-            final=[free_texts, free_crops, val_texts, short_texts],
-            workers=None,
-            progress=say,
-        )
-        unlabelled_scores, unlabelled_crops, validation, validation_short = fitted.final
-        scores = {
-            "labelled": fitted.scores,
-            "labelled_crops": fitted.also[0],
-            "unlabelled": unlabelled_scores,
-            "unlabelled_crops": unlabelled_crops,
-            "validation": validation,
-            "validation_short": validation_short,
-        }
-        if cache is not None:
-            _save_teacher_scores(cache, key, scores)
-    else:
-        say("teacher: reusing the scores in " + str(cache))
-        scores = cached
-
-    w, cw, rw = config.label_weight, config.crop_label_weight, config.crop_review_weight
-    texts = fit_texts + free_texts + fit_crops + free_crops
-    targets = np.concatenate(
-        [
-            w * fit_labels + (1 - w) * scores["labelled"],
-            scores["unlabelled"],
-            cw * fit_labels[fit_parents] + (1 - cw) * scores["labelled_crops"],
-            rw * scores["unlabelled"][free_parents] + (1 - rw) * scores["unlabelled_crops"],
-        ]
-    ).astype(np.float32)
-    if config.lexicon_weight or config.lexicon_weight_plain:
-        start = len(fit_texts) + len(free_texts)
-        targets[start:] = _with_lexicon(config, texts[start:], targets[start:], say)
-    val_labels = np.array([r.label for r in val], dtype=np.float32)
+    parts = _Parts(fit_texts, fit_labels, free_texts, fit_crops, fit_parents, free_crops,
+                   free_parents, val_texts, val_short)  # fmt: skip
+    scores = _teacher_scores(config, parts, cache, say)
+    texts, targets = _targets(config, parts, scores, say)
     short_labels = np.array([label for _, label in val_short])
     figures = {
         "validation_accuracy": accuracy(val_labels, scores["validation"]),
@@ -159,6 +109,89 @@ def build_corpus(
         "unlabelled_crops": len(free_crops),
     }
     return Corpus(texts, targets, kinds, val_texts, val_labels, val_short, figures)
+
+
+@dataclass
+class _Parts:
+    """The texts a teacher scores, before they become one corpus."""
+
+    fit_texts: list[str]
+    fit_labels: np.ndarray
+    free_texts: list[str]
+    fit_crops: list[str]
+    fit_parents: np.ndarray
+    free_crops: list[str]
+    free_parents: np.ndarray
+    val_texts: list[str]
+    val_short: list[tuple[str, int]]
+
+
+def _teacher_scores(
+    config: TrainConfig, parts: _Parts, cache: Path | None, say: Callable[[str], None]
+) -> dict[str, np.ndarray]:
+    """The n-gram teacher's scores of every part (cross-fitted on the labelled reviews)."""
+    key = _teacher_key(config, parts.fit_texts, parts.free_texts, parts.val_texts)
+    cached = _load_teacher_scores(cache, key)
+    if cached is not None:
+        say("teacher: reusing the scores in " + str(cache))
+        return cached
+    say(
+        f"teacher: cross-fitting {config.teacher_folds} folds on {len(parts.fit_texts):,} "
+        "reviews, then fitting on all of them to score the unlabelled reviews and crops"
+    )
+    fitted = cross_fit(
+        parts.fit_texts,
+        parts.fit_labels,
+        folds=config.teacher_folds,
+        seed=config.seed,
+        contract_version=config.contract_version,
+        kind=config.teacher,
+        also=[(parts.fit_crops, parts.fit_parents)],
+        final=[
+            parts.free_texts,
+            parts.free_crops,
+            parts.val_texts,
+            [t for t, _ in parts.val_short],
+        ],
+        workers=None,
+        progress=say,
+    )
+    unlabelled_scores, unlabelled_crops, validation, validation_short = fitted.final
+    scores = {
+        "labelled": fitted.scores,
+        "labelled_crops": fitted.also[0],
+        "unlabelled": unlabelled_scores,
+        "unlabelled_crops": unlabelled_crops,
+        "validation": validation,
+        "validation_short": validation_short,
+    }
+    if cache is not None:
+        _save_teacher_scores(cache, key, scores)
+    return scores
+
+
+def _targets(
+    config: TrainConfig,
+    parts: _Parts,
+    scores: dict[str, np.ndarray],
+    say: Callable[[str], None],
+) -> tuple[list[str], np.ndarray]:
+    """The student's texts (labelled, unlabelled, then crops) and their soft targets."""
+    w, cw, rw = config.label_weight, config.crop_label_weight, config.crop_review_weight
+    labels = parts.fit_labels
+    texts = parts.fit_texts + parts.free_texts + parts.fit_crops + parts.free_crops
+    targets = np.concatenate(
+        [
+            w * labels + (1 - w) * scores["labelled"],
+            scores["unlabelled"],
+            cw * labels[parts.fit_parents] + (1 - cw) * scores["labelled_crops"],
+            rw * scores["unlabelled"][parts.free_parents] + (1 - rw) * scores["unlabelled_crops"],
+        ]
+    ).astype(np.float32)
+    if config.lexicon_weight or config.lexicon_weight_plain:
+        start = len(parts.fit_texts) + len(parts.free_texts)
+        targets[start:] = _with_lexicon(config, texts[start:], targets[start:], say)
+    return texts, targets
 
 
 def _with_lexicon(

@@ -48,7 +48,7 @@ def evaluate(
         raise imdb.DataError(f"cannot evaluate on {split!r}: choose test or train (labelled)")
     reviews = splits[split]()
     if limit_per_label is not None:
-        from lstm_sentiment.train.fit import subset
+        from lstm_sentiment.train.samplers import subset
 
         reviews = subset(reviews, limit_per_label, seed)
     labels = np.array([r.label for r in reviews])

@@ -1,12 +1,13 @@
 """Train the classifier on the IMDb training split and write a model folder.
 
-    lstm-sentiment train --out runs/textbook            # the textbook recipe, ~15 min on 2 cores
+    lstm-sentiment train --out runs/textbook            # the textbook recipe
     lstm-sentiment train --out runs/quick --limit-per-label 1000 --max-length 200 --epochs 3
 
 The folder gets: ``model.keras`` (the best epoch by validation loss), ``contract.json`` (the
 text contract: the only way text becomes ids), ``config.json`` (the resolved recipe),
 ``history.json`` and ``history.png`` (loss and accuracy per epoch) and ``training.json``
-(time, best epoch, versions).
+(time, best epoch, versions). While it trains, ``checkpoint/``, ``epochs/`` and
+``progress.json`` let the same command resume it (``train/distill.py``).
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ import numpy as np
 from lstm_sentiment.runtime.contract import TextContract
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
-from lstm_sentiment.train.datasets import DATA_FILE, Dataset, ImdbData, hold_out
-from lstm_sentiment.train.model import build_model, compile_model
+from lstm_sentiment.train.datasets import DATA_FILE, Dataset, ImdbData
+from lstm_sentiment.train.samplers import subset
 from lstm_sentiment.train.teacher import TEACHERS
 
 
@@ -40,17 +41,6 @@ class TrainResult:
     seconds: float
 
 
-def subset(reviews: list[imdb.Review], per_label: int, seed: int) -> list[imdb.Review]:
-    """A seeded random sample of ``per_label`` reviews of each label."""
-    rng = np.random.default_rng(seed)
-    chosen: list[imdb.Review] = []
-    for label in (1, 0):
-        pool = [r for r in reviews if r.label == label]
-        picks = rng.permutation(len(pool))[:per_label]
-        chosen.extend(pool[i] for i in sorted(picks))
-    return chosen
-
-
 def train(
     config: TrainConfig,
     data: Dataset | str | Path,
@@ -58,65 +48,72 @@ def train(
     say: Callable[[str], None] = lambda message: print(message, file=sys.stderr, flush=True),
 ) -> TrainResult:
     """Train by ``config`` on ``data`` (a ``datasets`` source, or the path of the IMDb
-    archive); write ``out_dir``.
+    archive); write ``out_dir``. Every recipe runs the same loop (``distill.fit_student``):
+    the textbook recipe is the release loop without teacher, crops or word vectors. An
+    unfinished run of the same config in ``out_dir`` is resumed after its last epoch."""
+    from lstm_sentiment.train import distill
 
-    A recipe with a teacher (the release recipe) trains through ``distill``; it resumes an
-    unfinished run of the same config in ``out_dir``.
-    """
     out = Path(out_dir)
     if isinstance(data, str | Path):
         complete = config.limit_per_label is None and config.unlabelled_limit is None
         data = ImdbData(Path(data), check_counts=complete)
-    if config.distils:
-        return _train_distilled(config, data, out, say)
+    resuming = distill.check_resumable(out, config)
     out.mkdir(parents=True, exist_ok=True)
+    config.save(out / "config.json")
     started = time.perf_counter()
-
-    reviews = labelled_reviews(data, config)
-    given = data.validation()
-    texts = [r.text for r in reviews]
-    contract = TextContract.from_texts(
-        texts, config.vocab_size, config.max_length, config.keep, config.contract_version
+    say(("resuming" if resuming else "starting") + f" the {config.recipe} recipe in {out}")
+    corpus = distill.build_corpus(
+        config,
+        labelled_reviews(data, config),
+        _unlabelled_reviews(data, config),
+        out / distill.TEACHER_FILE,
+        say,
+        data.validation(),
     )
-    if given is not None:
-        fit = np.arange(len(reviews))
-        val = np.arange(len(reviews), len(reviews) + len(given))
-        reviews = reviews + given
-        texts = [r.text for r in reviews]
-    else:
-        val, fit = hold_out(len(reviews), config.validation_split, config.seed)
-    labels = np.array([r.label for r in reviews], dtype=np.float32)
-    ids, _ = contract.encode_batch(texts, pad_to=config.max_length)
-
-    import keras
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(config.seed)
-    tf.config.experimental.enable_op_determinism()
-    model = build_model(config, contract.vocab_size)
-    if config.word_vectors:
-        from lstm_sentiment.train.word_vectors import start_embedding
-
-        start_embedding(model, [row[row != 0] for row in ids[fit]], config.seed, say)
-    compile_model(model, config, steps_per_epoch=-(-len(fit) // config.batch_size))
-    best = _BestEpoch()
-    history = model.fit(
-        ids[fit],
-        labels[fit],
-        validation_data=(ids[val], labels[val]),
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        shuffle=True,
-        callbacks=[
-            best.callback(),
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience),
-        ],
-        verbose=1 if sys.stdout.isatty() else 2,
-    ).history
-    best.restore(model)
+    if config.distils:
+        figures = corpus.teacher_figures
+        say(
+            f"teacher: validation accuracy {figures['validation_accuracy']:.4f}, "
+            f"short {figures['validation_short_accuracy']:.4f}"
+        )
+    # The vocabulary comes from every text the student reads whole: labelled and unlabelled.
+    n_reviews = corpus.kinds["labelled"] + corpus.kinds.get("unlabelled", 0)
+    contract = TextContract.from_texts(
+        corpus.texts[:n_reviews],
+        config.vocab_size,
+        config.max_length,
+        config.keep,
+        config.contract_version,
+    )
+    model, history, best_epoch = distill.fit_student(config, contract, corpus, out, say)
     seconds = time.perf_counter() - started
-    info = {"train_reviews": len(fit), "validation_reviews": len(val)}
-    return _write_run(out, model, contract, config, data, history, best.epoch, seconds, info)
+    info: dict[str, Any] = {
+        "train_reviews": corpus.kinds["labelled"],
+        "validation_reviews": len(corpus.val_texts),
+    }
+    if config.distils:
+        info["student_texts"] = corpus.kinds
+        info["teacher"] = {
+            "kind": TEACHERS[config.teacher],
+            "folds": config.teacher_folds,
+            **corpus.teacher_figures,
+        }
+    info["resumed"] = resuming
+    result = _write_run(out, model, contract, config, data, history, best_epoch, seconds, info)
+    for finished in (distill.CHECKPOINT_DIR, distill.EPOCHS_DIR):
+        shutil.rmtree(out / finished, ignore_errors=True)
+    return result
+
+
+def _unlabelled_reviews(data: Dataset, config: TrainConfig) -> list[imdb.Review]:
+    """The unlabelled reviews the recipe reads (none without a teacher)."""
+    if not config.unlabelled:
+        return []
+    unlabelled = data.unlabelled()
+    if config.unlabelled_limit is not None:
+        pick = np.random.default_rng(config.seed).permutation(len(unlabelled))
+        unlabelled = [unlabelled[i] for i in sorted(pick[: config.unlabelled_limit])]
+    return unlabelled
 
 
 def labelled_reviews(data: Dataset, config: TrainConfig) -> list[imdb.Review]:
@@ -183,59 +180,6 @@ def data_summary(described: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _train_distilled(
-    config: TrainConfig, data: Dataset, out: Path, say: Callable[[str], None]
-) -> TrainResult:
-    from lstm_sentiment.train import distill
-
-    resuming = distill.check_resumable(out, config)
-    out.mkdir(parents=True, exist_ok=True)
-    config.save(out / "config.json")
-    started = time.perf_counter()
-    say(("resuming" if resuming else "starting") + f" the {config.recipe} recipe in {out}")
-    labelled = labelled_reviews(data, config)
-    unlabelled: list[imdb.Review] = []
-    if config.unlabelled:
-        unlabelled = data.unlabelled()
-        if config.unlabelled_limit is not None:
-            pick = np.random.default_rng(config.seed).permutation(len(unlabelled))
-            unlabelled = [unlabelled[i] for i in sorted(pick[: config.unlabelled_limit])]
-    corpus = distill.build_corpus(
-        config, labelled, unlabelled, out / distill.TEACHER_FILE, say, data.validation()
-    )
-    figures = corpus.teacher_figures
-    say(
-        f"teacher: validation accuracy {figures['validation_accuracy']:.4f}, "
-        f"short {figures['validation_short_accuracy']:.4f}"
-    )
-    # The vocabulary comes from every text the student reads whole: labelled and unlabelled.
-    n_reviews = corpus.kinds["labelled"] + corpus.kinds["unlabelled"]
-    contract = TextContract.from_texts(
-        corpus.texts[:n_reviews],
-        config.vocab_size,
-        config.max_length,
-        config.keep,
-        config.contract_version,
-    )
-    model, history, best_epoch = distill.fit_student(config, contract, corpus, out, say)
-    seconds = time.perf_counter() - started
-    info = {
-        "train_reviews": corpus.kinds["labelled"],
-        "validation_reviews": len(corpus.val_texts),
-        "student_texts": corpus.kinds,
-        "teacher": {
-            "kind": TEACHERS[config.teacher],
-            "folds": config.teacher_folds,
-            **corpus.teacher_figures,
-        },
-        "resumed": resuming,
-    }
-    result = _write_run(out, model, contract, config, data, history, best_epoch, seconds, info)
-    for finished in (distill.CHECKPOINT_DIR, distill.EPOCHS_DIR):
-        shutil.rmtree(out / finished, ignore_errors=True)
-    return result
-
-
 def versions() -> dict[str, str]:
     import keras
     import tensorflow as tf
@@ -246,34 +190,3 @@ def versions() -> dict[str, str]:
         "keras": keras.__version__,
         "numpy": np.__version__,
     }
-
-
-class _BestEpoch:
-    """Keeps the weights of the epoch with the lowest validation loss, to restore at the end.
-
-    Keras' own ``restore_best_weights`` only acts when early stopping fires, so a run that
-    goes all epochs would keep the last epoch rather than the best.
-    """
-
-    def __init__(self) -> None:
-        self.loss = float("inf")
-        self.epoch = 0
-        self.weights: list[Any] | None = None
-
-    def callback(self) -> Any:
-        import keras
-
-        keeper = self
-
-        class Keep(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-                loss = (logs or {}).get("val_loss", float("inf"))
-                if loss < keeper.loss:
-                    keeper.loss, keeper.epoch = loss, epoch + 1
-                    keeper.weights = self.model.get_weights()
-
-        return Keep()
-
-    def restore(self, model: Any) -> None:
-        if self.weights is not None:
-            model.set_weights(self.weights)
