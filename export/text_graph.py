@@ -86,25 +86,48 @@ def _scalar(name: str, value: int) -> onnx.NodeProto:
     return helper.make_node("Constant", [], [name], value=tensor)
 
 
+# Every name this graph adds starts with the prefix; the ones raw_text_model reads too:
+PREFIX = "tx_"
+COUNT = PREFIX + "count"  # int64 [N, 1]: tokens with an id in each row, before truncation
+ROOM = PREFIX + "room"  # int64 scalar: ids a row holds after the start id
+ONE = PREFIX + "one"  # int64 scalar 1
+MINUS_ONE = PREFIX + "minus_one"  # int64 [1]: -1, for Reshape
+
+
 def text_graph_nodes(contract: TextContract, source: str = TEXT_INPUT) -> list[onnx.NodeProto]:
     """Nodes from ``source`` (string ``[N]``) to ``token_ids`` (int32 ``[N, W]``)."""
-    p = "tx_"  # every name this graph adds; raw_text_model reads tx_count, tx_room, ...
-    room = contract.max_length - 1
-    keys, key_ids = vocabulary_keys(contract)
-    n = helper.make_node
-    nodes = [
-        _const(p + "minus_one", [-1]),
+    return (
+        _constants(contract.max_length - 1)
+        + _token_ids(contract, source)
+        + _truncation(contract.keep)
+        + _rows()
+    )
+
+
+def _constants(room: int) -> list[onnx.NodeProto]:
+    p = PREFIX
+    return [
+        _const(MINUS_ONE, [-1]),
         _const(p + "zero_1d", [0]),
         _const(p + "one_1d", [1]),
         _scalar(p + "zero", 0),
-        _scalar(p + "one", 1),
-        _scalar(p + "room", room),
+        _scalar(ONE, 1),
+        _scalar(ROOM, room),
         helper.make_node(
             "Constant",
             [],
             [p + "blank"],
             value=helper.make_tensor(p + "blank", TensorProto.STRING, [1], [b""]),
         ),
+    ]
+
+
+def _token_ids(contract: TextContract, source: str) -> list[onnx.NodeProto]:
+    """Tokens, lowercased and looked up: ids [N, T] with tags and padding as 0, then each
+    kept token's rank in its row and the row's count."""
+    p, n = PREFIX, helper.make_node
+    keys, key_ids = vocabulary_keys(contract)
+    return [
         # Tokens [N, T] (T = most tokens in a row; rows padded with "").
         n(
             "Tokenizer",
@@ -151,17 +174,26 @@ def text_graph_nodes(contract: TextContract, source: str = TEXT_INPUT) -> list[o
         n("Greater", [p + "ids", p + "zero"], [p + "keep"]),
         n("Cast", [p + "keep"], [p + "keep_i"], to=TensorProto.INT64),
         n("CumSum", [p + "keep_i", p + "one"], [p + "rank"]),
-        n("ReduceSum", [p + "keep_i", p + "one_1d"], [p + "count"], keepdims=1),
+        n("ReduceSum", [p + "keep_i", p + "one_1d"], [COUNT], keepdims=1),
     ]
-    if contract.keep == "last":
-        nodes += [  # drop the first (count - room) kept tokens
-            n("Sub", [p + "count", p + "room"], [p + "excess"]),
+
+
+def _truncation(keep: str) -> list[onnx.NodeProto]:
+    """Each token's position in its row after the contract's truncation."""
+    p, n = PREFIX, helper.make_node
+    if keep == "last":
+        return [  # drop the first (count - room) kept tokens
+            n("Sub", [COUNT, ROOM], [p + "excess"]),
             n("Max", [p + "excess", p + "zero"], [p + "shift"]),
             n("Sub", [p + "rank", p + "shift"], [p + "position"]),
         ]
-    else:
-        nodes += [n("Identity", [p + "rank"], [p + "position"])]
-    nodes += [
+    return [n("Identity", [p + "rank"], [p + "position"])]
+
+
+def _rows() -> list[onnx.NodeProto]:
+    """The rows: kept ids scattered to their positions, the start id in front."""
+    p, n = PREFIX, helper.make_node
+    return [
         n("GreaterOrEqual", [p + "position", p + "one"], [p + "after_start"]),
         n("LessOrEqual", [p + "position", p + "room"], [p + "in_room"]),
         n("And", [p + "after_start", p + "in_room"], [p + "fits"]),
@@ -200,7 +232,6 @@ def text_graph_nodes(contract: TextContract, source: str = TEXT_INPUT) -> list[o
         n("Add", [p + "body", p + "start_row"], [p + "with_start"]),
         n("Cast", [p + "with_start"], [IDS], to=TensorProto.INT32),
     ]
-    return nodes
 
 
 def text_only_model(contract: TextContract) -> onnx.ModelProto:
@@ -254,9 +285,9 @@ def raw_text_model(token_model: onnx.ModelProto, contract: TextContract) -> onnx
         [
             helper.make_node("Slice", [inner, "tx_guard_zero", "tx_in_n"], [old_output.name]),
             # Ids per review, the start id included (1 = no word the model reads).
-            helper.make_node("Reshape", ["tx_count", "tx_minus_one"], ["tx_count_flat"]),
-            helper.make_node("Min", ["tx_count_flat", "tx_room"], ["tx_count_kept"]),
-            helper.make_node("Add", ["tx_count_kept", "tx_one"], ["tx_length"]),
+            helper.make_node("Reshape", [COUNT, MINUS_ONE], [PREFIX + "count_flat"]),
+            helper.make_node("Min", [PREFIX + "count_flat", ROOM], [PREFIX + "count_kept"]),
+            helper.make_node("Add", [PREFIX + "count_kept", ONE], [PREFIX + "length"]),
             helper.make_node("Slice", ["tx_length", "tx_guard_zero", "tx_in_n"], ["tx_length_n"]),
             helper.make_node("Cast", ["tx_length_n"], [TOKEN_COUNT], to=TensorProto.INT32),
         ]
