@@ -19,15 +19,24 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from lstm_sentiment.runtime.errors import EXIT_TOO_MANY_ERRORS, LstmSentimentError
 from lstm_sentiment.runtime.labels import LabelRule
-from lstm_sentiment.runtime.model import NO_WORDS, SentimentModel, has_words
-from lstm_sentiment.runtime.readers import InputSpec, Record, RecordSource, open_input
+from lstm_sentiment.runtime.readers import (
+    NO_WORDS,
+    InputSpec,
+    Record,
+    RecordSource,
+    has_words,
+    open_input,
+)
 from lstm_sentiment.runtime.writers import open_output, output_format
+
+if TYPE_CHECKING:  # numpy and onnxruntime load with the first model, not with --help
+    import numpy as np
+
+    from lstm_sentiment.runtime.model import SentimentModel
 
 
 @dataclass
@@ -104,7 +113,10 @@ def score_file(
     """Score every record of ``spec`` into ``output`` (``-`` for stdout); see the docstring."""
     started = time.perf_counter()
     threads, workers = parallelism(options.provider, options.threads, options.workers)
-    model = model or SentimentModel.load(options.model, options.provider, threads)
+    if model is None:
+        from lstm_sentiment.runtime.model import SentimentModel
+
+        model = SentimentModel.load(options.model, options.provider, threads)
     summary = Summary(provider=model.provider, model=str(model.path))
     fmt = output_format(output, options.output_format)
     rule = model.label_rule(options.threshold)

@@ -37,7 +37,7 @@ from lstm_sentiment.runtime.formats import FORMATS, InputFormat, OutputFormat
 from lstm_sentiment.runtime.jobs import Engine, JobOptions, JobSummary, default_output, is_job
 from lstm_sentiment.runtime.jobs import score as score_inputs
 from lstm_sentiment.runtime.providers import Provider
-from lstm_sentiment.runtime.readers import InputSpec
+from lstm_sentiment.runtime.readers import InputSpec, ReadOptions
 from lstm_sentiment.runtime.signature import MODEL_HELP
 
 app = App(
@@ -216,11 +216,9 @@ def batch(
         model, choice_value(provider), batch_size, window, threads, max_errors, out_format,
         workers, threshold,
     )  # fmt: skip
-    # The reader options; each input's path goes in when it is scored.
-    spec = InputSpec(
-        "", choice_value(input_format), delimiter, encoding, text_column, id_column, None, keep
-    )
-    options = JobOptions(batch, spec, out_format or "csv", resume, choice_value(engine), address)
+    read = ReadOptions(choice_value(input_format), delimiter, encoding, text_column, id_column,
+                       None, keep)  # fmt: skip
+    options = JobOptions(batch, read, out_format or "csv", resume, choice_value(engine), address)
     if is_job(inputs, output, options.engine):
         kept = f"finished files are kept in {output}" + (
             "; the same command resumes the job" if resume else ""
@@ -286,7 +284,7 @@ def _stdin_reviews() -> list[str]:
     error as in --format text)."""
     from lstm_sentiment.runtime.readers import InputSpec, open_input
 
-    with open_input(InputSpec("-", format="text")) as source:
+    with open_input(InputSpec("-", ReadOptions(format="text"))) as source:
         reviews = [record.text or "" for record in source]
     if not reviews:
         raise fail("stdin held no review (scorer score - reads one review a line)")
@@ -453,14 +451,15 @@ def compare(
         from lstm_sentiment.runtime.compare import require_matplotlib
 
         require_matplotlib()  # before any scoring, not after it
-    spec = InputSpec(labelled, choice_value(input_format), delimiter, encoding, text_column, None)
+    read = ReadOptions(choice_value(input_format), delimiter, encoding, text_column)
+    spec = InputSpec(labelled, read)
     loaded = [_load(m, choice_value(provider)) for m in (models or ["fp32", "int8"])]
     names = models or ["fp32", "int8"]
-    report = compare_models(spec, label_column, loaded, names, positive, threshold)
+    comparison = compare_models(spec, label_column, loaded, names, positive, threshold)
     if plot is not None:
-        plot_comparison(report, plot)
-    public = {k: v for k, v in report.items() if not k.startswith("_")}
-    typer.echo(json.dumps(public, indent=2) if as_json else render_table(public))
+        plot_comparison(comparison, plot)
+    report = comparison.report
+    typer.echo(json.dumps(report, indent=2) if as_json else render_table(report))
 
 
 add_version_option(app)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,16 @@ class CompareError(LstmSentimentError):
     """The labelled file cannot be used for a comparison."""
 
 
+@dataclass
+class Comparison:
+    """What ``compare_models`` measured: the report (figures only, as ``--json`` prints it),
+    and each model's scores with the true labels of the reviews they scored (for plots)."""
+
+    report: dict[str, Any]
+    scores: list[np.ndarray]
+    labels: np.ndarray
+
+
 def read_labelled(
     spec: InputSpec,
     label_column: str,
@@ -38,7 +49,7 @@ def read_labelled(
     Labels are read by the label ``names`` (negative first) and their obvious spellings; with
     ``positive``, that value of the column is the positive class and the one other value the
     negative one, whatever the names."""
-    labelled = dataclasses.replace(spec, label_column=label_column)
+    labelled = InputSpec(spec.path, dataclasses.replace(spec.options, label_column=label_column))
     texts, values, places, skipped = [], [], [], 0
     with open_input(labelled) as source:
         for record in source:
@@ -65,7 +76,7 @@ def compare_models(
     names: list[str],
     positive: str | None = None,
     threshold: float | None = None,
-) -> dict[str, Any]:
+) -> Comparison:
     """Each model's figures on a labelled file (``read_labelled``), labelled at ``threshold``
     (default: each model's own)."""
     label_names = {model.labels for model in models}
@@ -113,9 +124,7 @@ def compare_models(
             entry["max_abs_dp"] = against["max_abs_dp"]
         report["models"].append(entry)
         all_scores.append(scores)
-    report["_scores"] = all_scores
-    report["_labels"] = labels
-    return report
+    return Comparison(report, all_scores, labels)
 
 
 def render_table(report: dict[str, Any]) -> str:
@@ -178,14 +187,14 @@ def require_matplotlib() -> Any:
     return matplotlib
 
 
-def plot_comparison(report: dict[str, Any], path: Path) -> None:
+def plot_comparison(comparison: Comparison, path: Path) -> None:
     """Scores of the first two models against each other, and each model's reliability."""
     matplotlib = require_matplotlib()
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    scores, labels = report["_scores"], report["_labels"]
-    names = [m["name"] for m in report["models"]]
+    scores, labels = comparison.scores, comparison.labels
+    names = [m["name"] for m in comparison.report["models"]]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5))
     if len(scores) >= 2:
         left.scatter(scores[0], scores[1], s=2, alpha=0.3)
@@ -211,7 +220,7 @@ def plot_comparison(report: dict[str, Any], path: Path) -> None:
     right.set_ylabel("share positive")
     right.set_title("reliability")
     right.legend()
-    fig.suptitle(f"{', '.join(names)} on {_count(report['reviews'], 'labelled review')}")
+    fig.suptitle(f"{', '.join(names)} on {_count(comparison.report['reviews'], 'labelled review')}")
     fig.tight_layout()
     try:
         fig.savefig(path, dpi=100)

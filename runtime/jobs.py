@@ -31,15 +31,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lstm_sentiment.runtime.atomic import atomic_output
 from lstm_sentiment.runtime.batch import BatchOptions, Summary, parallelism, score_file
 from lstm_sentiment.runtime.digest import file_sha256
 from lstm_sentiment.runtime.errors import LstmSentimentError
 from lstm_sentiment.runtime.formats import FORMATS, OUTPUT_FORMATS, strip_data_suffix
-from lstm_sentiment.runtime.model import SentimentModel
-from lstm_sentiment.runtime.readers import InputSpec
+from lstm_sentiment.runtime.readers import InputSpec, ReadOptions
+
+if TYPE_CHECKING:
+    from lstm_sentiment.runtime.model import SentimentModel
 
 MANIFEST = "_manifest.json"
 
@@ -58,7 +60,7 @@ class JobError(LstmSentimentError):
 @dataclass
 class JobOptions:
     batch: BatchOptions = field(default_factory=BatchOptions)
-    spec: InputSpec = field(default_factory=lambda: InputSpec(""))  # reader options; no path
+    read: ReadOptions = field(default_factory=ReadOptions)  # how every input is read
     output_format: str = "csv"
     resume: bool = True  # skip inputs the manifest says are done (same model, same input)
     engine: str = "local"  # or "ray"
@@ -105,14 +107,12 @@ def score(
     """Score ``inputs`` as ``scorer batch`` does: one file (or stdin, ``-``) into ``output``
     (default: ``NAME.scores.csv`` here; ``-`` is stdout) gives a ``Summary``; several inputs,
     a folder, a pattern, a URI, an output folder or the Ray engine make a job, scored into the
-    output folder, which gives a ``JobSummary``. ``options.spec`` holds the reader options
-    (its path is ignored)."""
+    output folder, which gives a ``JobSummary``."""
     if not is_job(inputs, output, options.engine):
         source = inputs[0]
         target = output or default_output(source, options.batch.output_format)
         _refuse_overwriting_the_input(source, target)
-        spec = dataclasses.replace(options.spec, path=source)
-        return score_file(spec, target, options.batch, progress=progress)
+        return score_file(InputSpec(source, options.read), target, options.batch, progress=progress)
     if output is None or output == "-":
         raise JobError(
             "several inputs (or a folder, a pattern, --engine ray) need -o OUTPUT-FOLDER"
@@ -249,7 +249,7 @@ def run_job(
 
         results = run_on_ray(todo, options, model_path)
     else:
-        results = (score_task(t, options.spec, batch, options.output_format, checked) for t in todo)
+        results = (score_task(t, options.read, batch, options.output_format, checked) for t in todo)
     for entry in results:
         manifest.record(entry)
         manifest.save()
@@ -264,6 +264,8 @@ def run_job(
 def _checked_model(options: JobOptions) -> tuple[SentimentModel, BatchOptions]:
     """The job's model, loaded (and so checked) before any work, and the batch options a local
     job scores with: a local job uses this very session, Ray workers load their own."""
+    from lstm_sentiment.runtime.model import SentimentModel
+
     if options.engine == "ray":
         return SentimentModel.load(options.batch.model, "cpu"), options.batch
     threads, workers = parallelism(options.batch.provider, options.batch.threads, None)
@@ -273,7 +275,7 @@ def _checked_model(options: JobOptions) -> tuple[SentimentModel, BatchOptions]:
 
 def score_task(
     task: Task,
-    spec: InputSpec,
+    read: ReadOptions,
     batch: BatchOptions,
     output_format: str,
     model: SentimentModel,
@@ -292,7 +294,7 @@ def score_task(
             local_out = str(Path(work) / Path(task.output).name) if remote_out else task.output
             if not remote_out:
                 Path(local_out).parent.mkdir(parents=True, exist_ok=True)
-            summary = score_file(dataclasses.replace(spec, path=local_in), local_out, batch, model)
+            summary = score_file(InputSpec(local_in, read), local_out, batch, model)
             if remote_out:
                 fs, path = _fs(task.output)
                 fs.put_file(local_out, path)

@@ -32,7 +32,7 @@ from lstm_sentiment.runtime.model_check import (
     signature_of,
 )
 from lstm_sentiment.runtime.providers import check_started, select_providers
-from lstm_sentiment.runtime.readers import check_text
+from lstm_sentiment.runtime.readers import NO_WORDS, check_text, has_words
 from lstm_sentiment.runtime.signature import (
     DEFAULT_LABELS,
     DEFAULT_THRESHOLD,
@@ -51,13 +51,6 @@ from lstm_sentiment.runtime.signature import (
 
 MODELS_DIR = Path(__file__).parent / "models"
 DEFAULT_BATCH = 256
-NO_WORDS = "the review has no words the model reads (ASCII letters or digits)"
-
-
-def has_words(id_count: int) -> bool:
-    """Whether a review encoded to ``id_count`` ids (the start id included) has a word the
-    model reads; one without has no score in any interface."""
-    return id_count > 1
 
 
 def resolve_model_path(model: str | Path) -> Path:

@@ -19,7 +19,6 @@ Also, for pipelines that already hold a ``ray.data.Dataset``:
 from __future__ import annotations
 
 import dataclasses
-import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,8 +27,7 @@ from typing import Any
 
 from lstm_sentiment.runtime.batch import BatchOptions
 from lstm_sentiment.runtime.errors import LstmSentimentError
-from lstm_sentiment.runtime.model import NO_WORDS
-from lstm_sentiment.runtime.readers import check_text
+from lstm_sentiment.runtime.readers import NO_WORDS, check_text
 
 RETRIES = 3  # times a file is redone after its worker died
 
@@ -111,7 +109,7 @@ def run_on_ray(tasks: list[Any], options: Any, model_path: Path) -> Iterator[dic
         options.batch, provider=plan.provider, threads=1, workers=plan.cpus_per_worker
     )
     actors = [
-        worker_class.remote(model_path.name, batch, options.spec, options.output_format)
+        worker_class.remote(model_path.name, batch, options.read, options.output_format)
         for _ in range(plan.workers)
     ]
     # The model goes with every call as a reference inside a list: a worker fetches it on its
@@ -140,8 +138,8 @@ def run_on_ray(tasks: list[Any], options: Any, model_path: Path) -> Iterator[dic
 class _FileScorer:
     """A Ray actor: one loaded model, scoring whole files."""
 
-    def __init__(self, name: str, batch: BatchOptions, spec: Any, output_format: str) -> None:
-        self.name, self.batch, self.spec, self.output_format = name, batch, spec, output_format
+    def __init__(self, name: str, batch: BatchOptions, read: Any, output_format: str) -> None:
+        self.name, self.batch, self.read, self.output_format = name, batch, read, output_format
         self.model: Any = None
 
     def _load(self, model_ref: list[Any]) -> Any:
@@ -161,10 +159,7 @@ class _FileScorer:
         from lstm_sentiment.runtime.jobs import score_task
 
         model = self._load(model_ref)
-        return score_task(task, self.spec, self.batch, self.output_format, model)
-
-    def pid(self) -> int:
-        return os.getpid()
+        return score_task(task, self.read, self.batch, self.output_format, model)
 
 
 # -- ray.data ------------------------------------------------------------------------------------

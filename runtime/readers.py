@@ -69,9 +69,11 @@ class Record:
         return f"line {self.line}" if self.line else f"row {self.row}"
 
 
-@dataclass
-class InputSpec:
-    path: str  # a file path, or "-" for stdin
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read an input, apart from where it is: the one set of reader options that
+    ``scorer batch``, ``scorer compare``, jobs and own-data training share."""
+
     format: str | None = None  # formats.INPUT_FORMATS; default: by extension (stdin: csv)
     delimiter: str | None = None  # CSV only; default "," (tab for tsv)
     encoding: str = "utf-8"
@@ -79,6 +81,18 @@ class InputSpec:
     id_column: str | None = None
     label_column: str | None = None  # read into Record.label (labelled files: compare, train)
     keep_columns: str | tuple[str, ...] | None = None  # "all", or names: into Record.kept
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """An input: a file path (or "-" for stdin) and how to read it."""
+
+    path: str
+    options: ReadOptions = ReadOptions()
+
+    @property
+    def format(self) -> str | None:
+        return self.options.format
 
     def resolved_format(self) -> str:
         if self.path != "-" and Path(self.path).is_dir():
@@ -100,6 +114,15 @@ class InputSpec:
         return found
 
 
+NO_WORDS = "the review has no words the model reads (ASCII letters or digits)"
+
+
+def has_words(id_count: int) -> bool:
+    """Whether a review encoded to ``id_count`` ids (the start id included) has a word the
+    model reads; one without has no score in any interface (error: NO_WORDS)."""
+    return id_count > 1
+
+
 def check_text(text: Any) -> str:
     """Why a value cannot be scored as a review ('' when it can)."""
     if text is None:
@@ -116,6 +139,7 @@ class RecordSource:
 
     def __init__(self, spec: InputSpec) -> None:
         self.spec = spec
+        self.options = spec.options
         self.format = spec.resolved_format()
         self.columns: list[str] = []
         self.text_column = ""
@@ -128,7 +152,7 @@ class RecordSource:
         self._all_fields: list[str] | None = None  # JSON Lines with keep "all": every field
         self._raw: IO[bytes] | None = None
         self._records: Iterator[Record] = iter(())
-        self.total_bytes: int | None = None  # progress total: bytes, or rows for Parquet
+        self.progress_total: int | None = None  # what progress() counts to: bytes, or Parquet rows
         self.notes: list[str] = []  # things worth telling the user that are not errors
         self._parquet_rows_read = 0
 
@@ -140,12 +164,12 @@ class RecordSource:
         """How far reading has come and of how much: bytes, or rows for Parquet (the total is
         None when unknown, as on stdin)."""
         if self.format == "parquet":
-            return self._parquet_rows_read, self.total_bytes
+            return self._parquet_rows_read, self.progress_total
         try:
             done = self._raw.tell() if self._raw is not None else 0
         except (OSError, ValueError):
             done = 0
-        return done, self.total_bytes
+        return done, self.progress_total
 
     def __enter__(self) -> RecordSource:
         if self.format == "parquet":
@@ -156,15 +180,15 @@ class RecordSource:
         else:
             try:
                 self._raw = open(self.spec.path, "rb")  # noqa: SIM115 (closed in __exit__)
-                self.total_bytes = Path(self.spec.path).stat().st_size
+                self.progress_total = Path(self.spec.path).stat().st_size
             except OSError as error:
                 raise InputError(
                     f"cannot read {self.spec.path}: {error.strerror or error}"
                 ) from None
-        if self.format == "jsonl" and self.spec.keep_columns == "all":
+        if self.format == "jsonl" and self.options.keep_columns == "all":
             self._all_fields = self._scan_fields()
         stream = _decompressed(self._raw, self.where)
-        lines = _decoded_lines(stream, self.spec.encoding, self.where)
+        lines = _decoded_lines(stream, self.options.encoding, self.where)
         read = {"jsonl": self._jsonl, "text": self._text}.get(self.format, self._csv)
         self._records = read(lines)
         # Reading the header now lets a bad header fail before any output is created.
@@ -183,7 +207,7 @@ class RecordSource:
         self._raw.seek(0)
         fields: dict[str, None] = {}
         stream = _decompressed(self._raw, self.where)
-        for line in _decoded_lines(stream, self.spec.encoding, self.where):
+        for line in _decoded_lines(stream, self.options.encoding, self.where):
             try:
                 value = json.loads(line)
             except (json.JSONDecodeError, RecursionError):
@@ -204,7 +228,7 @@ class RecordSource:
 
     def _choose_columns(self, columns: list[str]) -> None:
         """The text, id, label and kept columns of a table's header (CSV, Parquet)."""
-        spec = self.spec
+        spec = self.options
         self.columns = columns
         self.text_column = resolve_column(columns, spec.text_column, TEXT, self.where) or ""
         _unique_index(columns, self.text_column, self.where)
@@ -216,7 +240,7 @@ class RecordSource:
     def _id_column(self, columns: list[str]) -> str | None:
         """``--id-column``, else a column called ``id`` (any case), else none (record numbers).
         A JSON field asked for may appear only in later records."""
-        requested = self.spec.id_column
+        requested = self.options.id_column
         if requested is not None and self.format == "jsonl":
             return _column_in(columns, requested)
         found = resolve_column(columns, requested, ID, self.where)
@@ -225,12 +249,14 @@ class RecordSource:
 
     def _header_is_a_review(self, header: list[str]) -> bool:
         """A one-column header with no usual name may well be a review read as a header."""
-        return self.spec.text_column is None and len(header) == 1 and not is_usual(header[0], TEXT)
+        return (
+            self.options.text_column is None and len(header) == 1 and not is_usual(header[0], TEXT)
+        )
 
     # -- CSV / TSV ---------------------------------------------------------------------
 
     def _csv(self, lines: Iterator[str]) -> Iterator[Record]:
-        delimiter = self.spec.delimiter or ("\t" if self.format == "tsv" else ",")
+        delimiter = self.options.delimiter or ("\t" if self.format == "tsv" else ",")
         delimiter = _DELIMITER_NAMES.get(delimiter.lower(), delimiter)
         if len(delimiter) != 1:
             raise InputError(f"the delimiter must be one character (or tab), got {delimiter!r}")
@@ -242,7 +268,7 @@ class RecordSource:
             raise InputError(f"{self.where} is empty: there is no header row") from None
         except csv.Error as error:
             raise InputError(f"{self.where}, line 1: malformed header ({error})") from None
-        if len(header) == 1 and self.spec.delimiter is None:
+        if len(header) == 1 and self.options.delimiter is None:
             self._refuse_hidden_delimiter(header[0], delimiter)
         self._choose_columns(header)
         text_index = header.index(self.text_column)
@@ -306,7 +332,7 @@ class RecordSource:
     def _kept(self, columns: list[str]) -> list[str]:
         """The input columns carried into the output (``keep_columns``); a table's must
         exist, a JSON field may appear only in later records."""
-        wanted = self.spec.keep_columns
+        wanted = self.options.keep_columns
         if wanted is None:
             return []
         if wanted == "all":
@@ -331,7 +357,7 @@ class RecordSource:
 
     def _jsonl(self, lines: Iterator[str]) -> Iterator[Record]:
         for row, number, line in _numbered_records(lines):
-            no_id = None if self.id_column or self.spec.id_column else row
+            no_id = None if self.id_column or self.options.id_column else row
             if not line.strip():
                 yield Record(row, number, no_id, None, "the line is blank")
                 continue
@@ -349,11 +375,11 @@ class RecordSource:
             if not self.text_column:
                 self.columns = list(value)
                 self.text_column = (
-                    resolve_column(self.columns, self.spec.text_column, TEXT, self.where) or ""
+                    resolve_column(self.columns, self.options.text_column, TEXT, self.where) or ""
                 )
                 self.id_column = self._id_column(self.columns)
-                if self.spec.label_column is not None:
-                    self.label_column = _column_in(self.columns, self.spec.label_column)
+                if self.options.label_column is not None:
+                    self.label_column = _column_in(self.columns, self.options.label_column)
                 self.kept_columns = self._kept(self.columns)
             ident = value.get(self.id_column) if self.id_column else row
             label = value.get(self.label_column) if self.label_column else None
@@ -375,7 +401,7 @@ class RecordSource:
 
     def _text(self, lines: Iterator[str]) -> Iterator[Record]:
         """One review a line, no header: every line is a record; ids are line numbers."""
-        spec = self.spec
+        spec = self.options
         if spec.id_column is not None:
             raise InputError(
                 f"{self.where} is plain text, one review a line: it has no id column (its ids "
@@ -419,7 +445,7 @@ class RecordSource:
             parquet = pq.ParquetFile(self.spec.path)
         except Exception as error:  # pyarrow raises several unrelated types
             raise InputError(f"cannot read {self.spec.path} as Parquet: {error}") from None
-        self.total_bytes = parquet.metadata.num_rows  # progress counts rows here
+        self.progress_total = parquet.metadata.num_rows  # progress counts rows here
         self._choose_columns(parquet.schema_arrow.names)
         schema = parquet.schema_arrow
         self.kept_types = {name: schema.field(name).type for name in self.kept_columns}

@@ -15,7 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from lstm_sentiment.runtime.cli import app
-from lstm_sentiment.runtime.model import NO_WORDS, SentimentModel
+from lstm_sentiment.runtime.model import SentimentModel
+from lstm_sentiment.runtime.readers import NO_WORDS
 
 runner = CliRunner()
 REVIEWS = ["Not bad at all.", "A wonderful, moving film.", "Dull and far too long."]
@@ -248,7 +249,8 @@ def test_blank_lines_at_the_end_of_json_lines_are_not_records(tmp_path):
 
 
 def test_own_data_training_reads_delimiter_and_encoding_like_the_scorer(tmp_path):
-    from lstm_sentiment.train.datasets import FileData, FileSource
+    from lstm_sentiment.runtime.readers import InputSpec, ReadOptions
+    from lstm_sentiment.train.datasets import FileData
 
     path = tmp_path / "semi.csv"
     lines = ["text;verdict"] + [
@@ -257,7 +259,9 @@ def test_own_data_training_reads_delimiter_and_encoding_like_the_scorer(tmp_path
     ]
     path.write_bytes("\n".join(lines).encode("utf-16"))
     data = FileData.read(
-        FileSource(str(path), label_column="verdict", delimiter=";"), positive="good", seed=1
+        InputSpec(str(path), ReadOptions(label_column="verdict", delimiter=";")),
+        positive="good",
+        seed=1,
     )
     assert data.labels == ("bad", "good") and len(data.labelled()) + len(data.test()) == 80
 

@@ -14,19 +14,21 @@ from typer.testing import CliRunner
 
 from lstm_sentiment.export.cli import app
 from lstm_sentiment.runtime.labels import LabelError, LabelReader, label_text, order_labels
+from lstm_sentiment.runtime.readers import InputSpec, ReadOptions
 from lstm_sentiment.runtime.signature import VARIANTS
 from lstm_sentiment.train.datasets import (
     MIN_ROWS_PER_LABEL,
     TEST_SHARE,
     DataFileError,
     FileData,
-    FileSource,
     for_run,
     stratified_holdout,
 )
 from tests.conftest import synthetic_review
 
 runner = CliRunner()
+
+BODY_VERDICT = ReadOptions(text_column="body", label_column="verdict")
 
 
 def write_csv(path: Path, rows: list[tuple[str, str]], header=("body", "verdict")) -> Path:
@@ -104,7 +106,11 @@ def test_label_values_are_read_as_text_the_same_from_every_format():
 def test_the_test_set_is_a_seeded_stratified_share_never_trained_on(tmp_path):
     rows = labelled_rows(50) + [(synthetic_review(1, i), "good") for i in range(50, 100)]
     path = write_csv(tmp_path / "d.csv", rows)
-    data = FileData.read(FileSource(str(path), "body", "verdict"), positive="good", seed=3)
+    data = FileData.read(
+        InputSpec(str(path), BODY_VERDICT),
+        positive="good",
+        seed=3,
+    )
     assert data.labels == ("bad", "good")
     train, test = data.labelled(), data.test()
     assert len(train) + len(test) == len(rows)
@@ -113,8 +119,16 @@ def test_the_test_set_is_a_seeded_stratified_share_never_trained_on(tmp_path):
     assert per_label.tolist() == [round(50 * TEST_SHARE), round(100 * TEST_SHARE)]
     texts = {r.text: label for r, label in ((r, r.label) for r in train + test)}
     assert all(texts[text] == (1 if name == "good" else 0) for text, name in rows)
-    again = FileData.read(FileSource(str(path), "body", "verdict"), positive="good", seed=3)
-    other = FileData.read(FileSource(str(path), "body", "verdict"), positive="good", seed=4)
+    again = FileData.read(
+        InputSpec(str(path), BODY_VERDICT),
+        positive="good",
+        seed=3,
+    )
+    other = FileData.read(
+        InputSpec(str(path), BODY_VERDICT),
+        positive="good",
+        seed=4,
+    )
     assert [r.id for r in again.test()] == [r.id for r in test]
     assert [r.id for r in other.test()] != [r.id for r in test]
 
@@ -130,7 +144,11 @@ def test_unusable_records_are_reported_with_their_lines_and_left_out(tmp_path):
     rows = labelled_rows(30) + [("", "good"), ("A fine film.", "")]
     path = write_csv(tmp_path / "d.csv", rows)
     told: list[str] = []
-    data = FileData.read(FileSource(str(path), "body", "verdict"), positive="good", say=told.append)
+    data = FileData.read(
+        InputSpec(str(path), BODY_VERDICT),
+        positive="good",
+        say=told.append,
+    )
     assert len(data.labelled()) + len(data.test()) == 60
     assert len(told) == 1 and "left out 2 records of 62" in told[0]
     assert "line 62: the review is empty" in told[0] and "line 63: no label" in told[0]
@@ -145,14 +163,14 @@ def test_json_lines_and_parquet_with_typed_labels(tmp_path):
     with jsonl.open("w") as out:
         for i, (text, name) in enumerate(labelled_rows(30)):
             out.write(json.dumps({"text": text, "label": int(name == "good"), "n": i}) + "\n")
-    data = FileData.read(FileSource(str(jsonl)))  # columns guessed: text, label
+    data = FileData.read(InputSpec(str(jsonl)))  # columns guessed: text, label
     assert data.labels == ("0", "1")
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
     rows = labelled_rows(30)
     table = pa.table({"Text": [t for t, _ in rows], "Sentiment": [n == "good" for _, n in rows]})
     pq.write_table(table, tmp_path / "d.parquet")
-    data = FileData.read(FileSource(str(tmp_path / "d.parquet")))
+    data = FileData.read(InputSpec(str(tmp_path / "d.parquet")))
     assert data.labels == ("false", "true")
     assert sum(r.label for r in data.labelled() + data.test()) == 30
 
@@ -176,13 +194,16 @@ def test_json_lines_and_parquet_with_typed_labels(tmp_path):
 def test_files_that_cannot_be_trained_on_are_refused(tmp_path, rows, match):
     path = write_csv(tmp_path / "d.csv", rows)
     with pytest.raises((DataFileError, LabelError), match=match):
-        FileData.read(FileSource(str(path), "body", "verdict"), positive="good")
+        FileData.read(
+            InputSpec(str(path), BODY_VERDICT),
+            positive="good",
+        )
 
 
 def test_a_missing_label_column_is_named_with_the_columns_there(tmp_path):
     path = write_csv(tmp_path / "d.csv", labelled_rows(30), header=("review", "stars"))
     with pytest.raises(DataFileError, match=r"pass --label-column NAME \(columns: 'review'"):
-        FileData.read(FileSource(str(path)))
+        FileData.read(InputSpec(str(path)))
 
 
 def test_a_test_file_with_other_labels_is_refused(tmp_path):
@@ -190,15 +211,18 @@ def test_a_test_file_with_other_labels_is_refused(tmp_path):
     test = write_csv(tmp_path / "test.csv", labelled_rows(3, names=("good", "awful")))
     with pytest.raises(DataFileError, match="label 'awful' is neither 'good' nor 'bad'"):
         FileData.read(
-            FileSource(str(train), "body", "verdict"),
+            InputSpec(str(train), BODY_VERDICT),
             positive="good",
-            test=FileSource(str(test), "body", "verdict"),
+            test=InputSpec(str(test), BODY_VERDICT),
         )
 
 
 def test_a_run_refuses_a_data_file_that_changed_since_training(tmp_path):
     path = write_csv(tmp_path / "d.csv", labelled_rows(30))
-    data = FileData.read(FileSource(str(path), "body", "verdict"), positive="good")
+    data = FileData.read(
+        InputSpec(str(path), BODY_VERDICT),
+        positive="good",
+    )
     run = tmp_path / "run"
     run.mkdir()
     (run / "data.json").write_text(json.dumps(data.describe()))

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lstm_sentiment.runtime.model import NO_WORDS
+from lstm_sentiment.runtime.readers import NO_WORDS
 from tests.batch_helpers import read_csv, run_csv, scorer, write
 
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from lstm_sentiment.runtime import model as model_module
 from lstm_sentiment.runtime.cli import app
-from lstm_sentiment.runtime.model import MODELS_DIR, ModelError, SentimentModel, has_words
+from lstm_sentiment.runtime.model import MODELS_DIR, ModelError, SentimentModel
 from lstm_sentiment.runtime.providers import (
     CPU,
     CUDA,
@@ -24,6 +24,7 @@ from lstm_sentiment.runtime.providers import (
     check_started,
     select_providers,
 )
+from lstm_sentiment.runtime.readers import has_words
 from lstm_sentiment.runtime.signature import VARIANTS
 
 runner = CliRunner()

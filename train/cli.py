@@ -24,11 +24,11 @@ import typer
 from lstm_sentiment.runtime.cli import DelimiterOption, EncodingOption, FormatOption
 from lstm_sentiment.runtime.console import App, choice_value, fail, interrupt_leaves, run
 from lstm_sentiment.runtime.errors import LstmSentimentError
+from lstm_sentiment.runtime.readers import InputSpec, ReadOptions
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
 from lstm_sentiment.train.datasets import (
     FileData,
-    FileSource,
     for_run,
     is_table_file,
     missing_run_file,
@@ -267,18 +267,19 @@ def _resolved_config(
 
 def _own_data(data: Path, given: dict[str, Any], resolved: TrainConfig) -> FileData:
     """The user's labelled file (and the optional ones), read as the scorer reads them."""
-    read = {"format": choice_value(given["input_format"]), "delimiter": given["delimiter"],
-            "encoding": given["encoding"]}  # fmt: skip
-    text_column, label_column = given["text_column"], given["label_column"]
+    read = ReadOptions(choice_value(given["input_format"]), given["delimiter"], given["encoding"])
+    labelled = dataclasses.replace(
+        read, text_column=given["text_column"], label_column=given["label_column"]
+    )
     files = {
-        key: None if path is None else FileSource(str(path), text_column, label_column, **read)
+        key: None if path is None else InputSpec(str(path), labelled)
         for key, path in (("test", given["test"]), ("validation", given["validation"]))
     }
     unlabelled = None
     if given["unlabelled_file"] is not None:
-        unlabelled = FileSource(str(given["unlabelled_file"]), **read)
+        unlabelled = InputSpec(str(given["unlabelled_file"]), read)
     dataset = FileData.read(
-        FileSource(str(data), text_column, label_column, **read),
+        InputSpec(str(data), labelled),
         positive=given["positive"],
         unlabelled=unlabelled,
         seed=resolved.seed,

@@ -1,7 +1,8 @@
 """Where a run's texts come from: the IMDb archive, or the user's own labelled file.
 
     data = ImdbData("aclImdb_v1.tar.gz")
-    data = FileData.read(FileSource("tickets.csv", text_column="body", label_column="tag"))
+    read = ReadOptions(text_column="body", label_column="tag")
+    data = FileData.read(InputSpec("tickets.csv", read))
     data.labels                  # ("bad", "good"): negative, positive, as the data names them
     data.labelled()              # training rows (the recipe holds its validation share out
     data.validation()            #   of them, unless this gives a validation set)
@@ -30,7 +31,7 @@ from lstm_sentiment.runtime.contract import tokenize
 from lstm_sentiment.runtime.digest import file_sha256
 from lstm_sentiment.runtime.errors import LstmSentimentError
 from lstm_sentiment.runtime.labels import label_text, order_labels
-from lstm_sentiment.runtime.readers import InputSpec, open_input
+from lstm_sentiment.runtime.readers import InputSpec, ReadOptions, open_input
 from lstm_sentiment.runtime.signature import DEFAULT_LABELS
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.imdb import Review
@@ -87,28 +88,6 @@ class ImdbData:
         return {"kind": "imdb", "source": str(self.source), "labels": list(self.labels)}
 
 
-@dataclass(frozen=True)
-class FileSource:
-    """One file of the user's and how to read it (the scorer's reader options)."""
-
-    path: str
-    text_column: str | None = None
-    label_column: str | None = None  # None: a column called label/labels/sentiment
-    format: str | None = None
-    delimiter: str | None = None
-    encoding: str = "utf-8"
-
-    def spec(self, label_column: str | None = None) -> InputSpec:
-        return InputSpec(
-            self.path,
-            format=self.format,
-            delimiter=self.delimiter,
-            encoding=self.encoding,
-            text_column=self.text_column,
-            label_column=label_column,
-        )
-
-
 @dataclass
 class _Rows:
     """What one file gave: usable rows, and every record that was not usable, with why."""
@@ -127,12 +106,12 @@ class _Rows:
 class FileData:
     """A user's labelled file (and optional validation, test and unlabelled files)."""
 
-    train_file: FileSource
+    train_file: InputSpec
     labels: tuple[str, str]
     rows: _Rows
-    test_file: FileSource | None = None
-    validation_file: FileSource | None = None
-    unlabelled_file: FileSource | None = None
+    test_file: InputSpec | None = None
+    validation_file: InputSpec | None = None
+    unlabelled_file: InputSpec | None = None
     seed: int = 1337
     _test: list[Review] = field(default_factory=list)
     _validation: list[Review] | None = None
@@ -140,12 +119,12 @@ class FileData:
     @classmethod
     def read(
         cls,
-        train: FileSource,
+        train: InputSpec,
         *,
         positive: str | None = None,
-        test: FileSource | None = None,
-        validation: FileSource | None = None,
-        unlabelled: FileSource | None = None,
+        test: InputSpec | None = None,
+        validation: InputSpec | None = None,
+        unlabelled: InputSpec | None = None,
         seed: int = 1337,
         say: Say = _warn,
     ) -> FileData:
@@ -174,7 +153,7 @@ class FileData:
         _refuse_no_words(train, numbered)
         return data
 
-    def _read_labelled(self, source: FileSource, say: Say) -> list[Review]:
+    def _read_labelled(self, source: InputSpec, say: Say) -> list[Review]:
         """A test or validation file: its labels must be this data's two names."""
         rows = _read_rows(source, labelled=True, say=say)
         _refuse_mostly_empty(source, rows)
@@ -209,10 +188,11 @@ class FileData:
         return list(self.rows.problems)
 
     def describe(self) -> dict[str, Any]:
-        def file(source: FileSource | None) -> dict[str, Any] | None:
+        def file(source: InputSpec | None) -> dict[str, Any] | None:
             if source is None:
                 return None
-            return {**dataclasses.asdict(source), "sha256": file_sha256(Path(source.path))}
+            read = dataclasses.asdict(source.options)
+            return {"path": source.path, **read, "sha256": file_sha256(Path(source.path))}
 
         return {
             "kind": "file",
@@ -238,7 +218,7 @@ class FileData:
     def from_description(cls, described: dict[str, Any]) -> FileData:
         """Read the files a run recorded again, refusing any that changed since."""
 
-        def source(entry: dict[str, Any] | None) -> FileSource | None:
+        def source(entry: dict[str, Any] | None) -> InputSpec | None:
             if entry is None or "path" not in entry:
                 return None
             found = file_sha256(Path(entry["path"]))
@@ -247,7 +227,9 @@ class FileData:
                     f"{entry['path']} changed since the run was trained (its SHA-256 differs), "
                     "so its held-out rows would not be the same; restore it or train again"
                 )
-            return FileSource(**{k: entry[k] for k in _SOURCE_FIELDS})
+            return InputSpec(
+                entry["path"], ReadOptions(**{k: entry[k] for k in _READ_FIELDS if k in entry})
+            )
 
         train = source(described["train"])
         assert train is not None
@@ -262,7 +244,7 @@ class FileData:
         )
 
 
-_SOURCE_FIELDS = [f.name for f in dataclasses.fields(FileSource)]
+_READ_FIELDS = [f.name for f in dataclasses.fields(ReadOptions)]
 
 
 def missing_run_file(folder: Path, needs: tuple[str, ...]) -> str | None:
@@ -300,13 +282,14 @@ def is_table_file(path: Path) -> bool:
     return True
 
 
-def _read_rows(source: FileSource, *, labelled: bool, say: Say = _warn) -> _Rows:
+def _read_rows(source: InputSpec, *, labelled: bool, say: Say = _warn) -> _Rows:
     path = Path(source.path)
     if not path.is_file():
         raise DataFileError(f"no file at {source.path}")
     label_column = _label_column(source) if labelled else None
     rows = _Rows([], [], sha256=file_sha256(path))
-    with open_input(source.spec(label_column)) as records:
+    label = dataclasses.replace(source.options, label_column=label_column)
+    with open_input(InputSpec(source.path, label)) as records:
         for record in records:
             rows.records += 1
             where = record.where
@@ -333,11 +316,12 @@ def _read_rows(source: FileSource, *, labelled: bool, say: Say = _warn) -> _Rows
     return rows
 
 
-def _label_column(source: FileSource) -> str:
+def _label_column(source: InputSpec) -> str:
     """The label column asked for, else one called label/labels/sentiment (any case)."""
-    if source.label_column is not None:
-        return source.label_column
-    with open_input(source.spec()) as records:
+    if source.options.label_column is not None:
+        return source.options.label_column
+    unlabelled = dataclasses.replace(source.options, label_column=None)
+    with open_input(InputSpec(source.path, unlabelled)) as records:
         next(iter(records), None)  # JSON Lines learn their columns from the first record
         columns = records.columns
     folded = {c.strip().lower(): c for c in columns}
@@ -351,7 +335,7 @@ def _label_column(source: FileSource) -> str:
     )
 
 
-def _refuse_mostly_empty(source: FileSource, rows: _Rows) -> None:
+def _refuse_mostly_empty(source: InputSpec, rows: _Rows) -> None:
     if rows.records == 0:
         raise DataFileError(f"{source.path} holds no records")
     if rows.without_text * 2 > rows.records:
@@ -363,7 +347,7 @@ def _refuse_mostly_empty(source: FileSource, rows: _Rows) -> None:
 
 
 def _refuse_too_few(
-    source: FileSource, reviews: list[Review], labels: tuple[str, str], held_out: bool
+    source: InputSpec, reviews: list[Review], labels: tuple[str, str], held_out: bool
 ) -> None:
     per_label = Counter(r.label for r in reviews)
     short = [labels[k] for k in (0, 1) if per_label[k] < MIN_ROWS_PER_LABEL]
@@ -377,7 +361,7 @@ def _refuse_too_few(
         )
 
 
-def _refuse_no_words(source: FileSource, reviews: list[Review]) -> None:
+def _refuse_no_words(source: InputSpec, reviews: list[Review]) -> None:
     # Contract version 1 and 2 read the same words but for apostrophes: either will do here.
     if not any(tokenize(r.text) for r in reviews):
         raise DataFileError(
