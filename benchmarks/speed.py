@@ -53,6 +53,7 @@ from lstm_sentiment.runtime.signature import IDS, VARIANTS
 from lstm_sentiment.train import imdb
 from lstm_sentiment.train.config import TrainConfig
 from lstm_sentiment.train.datasets import missing_run_file
+from lstm_sentiment.train.quiet import set_verbose
 
 
 def lstm_flops_per_token(config: TrainConfig) -> int:
@@ -180,7 +181,7 @@ def main() -> None:
     args = parser.parse_args()
     global REPEATS
     REPEATS = args.repeats
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    set_verbose(False)
 
     if problem := missing_run_file(args.run_dir, ("model.keras", "contract.json", "config.json")):
         sys.exit(f"error: {problem}")

@@ -21,7 +21,7 @@ from lstm_sentiment import runtime
 from lstm_sentiment.export.card import CARD_FILE, FIGURES_FILE, render_card
 from lstm_sentiment.export.validate import MIN_ACCURACY
 from lstm_sentiment.runtime.console import App, add_version_option, fail, run
-from lstm_sentiment.train.cli import DataOption
+from lstm_sentiment.train.cli import TRAINING_MODULES, DataOption
 from lstm_sentiment.train.cli import app as train_app
 from lstm_sentiment.train.datasets import for_run, missing_run_file
 from lstm_sentiment.train.quiet import import_quietly, set_verbose
@@ -115,23 +115,6 @@ def default_version(run_dir: Path) -> str:
     """``PACKAGE_VERSION+RUN``: a version no release uses, telling where the model came from."""
     local = re.sub(r"[^A-Za-z0-9]+", ".", run_dir.resolve().name).strip(".") or "run"
     return f"{runtime.__version__}+{local}"
-
-
-# The modules of the 'train' extra that the commands import when they need them: a base
-# install (the scorer alone) still has this command, so say what to install.
-TRAINING_MODULES = {
-    name: "train"
-    for name in (
-        "tensorflow",
-        "keras",
-        "tf2onnx",
-        "onnx",
-        "sklearn",
-        "gensim",
-        "matplotlib",
-        "vaderSentiment",
-    )
-}
 
 
 def main() -> None:

@@ -125,6 +125,28 @@ def test_an_unwritable_output_is_exit_2_without_traceback(tiny_archive, tmp_path
     assert "cannot write" in result.output
 
 
+def test_both_toolchain_entry_points_have_version_and_the_missing_extra_message(
+    tmp_path, tiny_archive
+):
+    version = subprocess.run(
+        [sys.executable, "-m", "lstm_sentiment.train", "--version"], capture_output=True, text=True
+    )
+    assert version.returncode == 0 and version.stdout.startswith("lstm-sentiment ")
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("model.keras", "contract.json"):
+        (run / name).write_text("{}")
+    code = (
+        "import sys; sys.modules['keras'] = None; "
+        f"sys.argv = ['x', 'evaluate', {str(run)!r}, '--data', {str(tiny_archive)!r}]; "
+        "from lstm_sentiment.train.cli import main; main()"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'lstm-sentiment[train]'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_python_dash_m_entry_point_runs_the_same_app():
     result = subprocess.run(
         [sys.executable, "-m", "lstm_sentiment.train", "--help"],

@@ -22,7 +22,14 @@ from typing import Annotated, Any, get_type_hints
 import typer
 
 from lstm_sentiment.runtime.cli import DelimiterOption, EncodingOption, FormatOption
-from lstm_sentiment.runtime.console import App, choice_value, fail, interrupt_leaves, run
+from lstm_sentiment.runtime.console import (
+    App,
+    add_version_option,
+    choice_value,
+    fail,
+    interrupt_leaves,
+    run,
+)
 from lstm_sentiment.runtime.errors import LstmSentimentError
 from lstm_sentiment.runtime.readers import InputSpec, ReadOptions
 from lstm_sentiment.train import imdb
@@ -33,7 +40,7 @@ from lstm_sentiment.train.datasets import (
     is_table_file,
     missing_run_file,
 )
-from lstm_sentiment.train.quiet import import_quietly
+from lstm_sentiment.train.quiet import import_quietly, set_verbose
 
 app = App(
     help="Train and evaluate the lstm-sentiment model on the IMDb reviews.",
@@ -378,6 +385,27 @@ def behaviour(
     typer.echo(json.dumps(rows, indent=2) if as_json else suite_module.render(rows))
 
 
+# The modules of the 'train' extra that the commands import when they need them: a base
+# install (the scorer alone) still has the toolchain's commands, so say what to install.
+TRAINING_MODULES = {
+    name: "train"
+    for name in (
+        "tensorflow",
+        "keras",
+        "tf2onnx",
+        "onnx",
+        "sklearn",
+        "gensim",
+        "matplotlib",
+        "vaderSentiment",
+    )  # fmt: skip
+}
+
+
 def main() -> None:
-    """Console entry point; see ``console.run``."""
-    run(app)
+    """``python -m lstm_sentiment.train``: these commands alone, with the same --version,
+    --verbose and missing-extra messages as ``lstm-sentiment``; see ``console.run``."""
+    alone = App(help=app.info.help, no_args_is_help=True, pretty_exceptions_enable=False)
+    alone.add_typer(app)
+    add_version_option(alone, on_verbose=set_verbose)
+    run(alone, extras=TRAINING_MODULES)
