@@ -182,6 +182,9 @@ def model_scorer(model: str) -> Scorer:
     """A shipped variant's name or an ONNX file (the runtime), or a run folder (Keras)."""
     path = Path(model)
     if path.is_dir():
+        from lstm_sentiment.train.quiet import import_quietly
+
+        import_quietly("keras")
         from lstm_sentiment.runtime.contract import TextContract
         from lstm_sentiment.train.evaluate import predict
         from lstm_sentiment.train.model import load_model

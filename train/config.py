@@ -86,6 +86,9 @@ class TrainConfig:
     # hold a negation or a question, and on the others
     lexicon_weight: float = 0.0
     lexicon_weight_plain: float = 0.0
+    # the behavioural suite's training part (never its held-out part), this many times over,
+    # as labelled short texts (train/behaviour.py)
+    suite_copies: int = 0
     lr_schedule: str = "constant"  # or "cosine" (decays to 0 over all epochs)
     clipnorm: float | None = None  # clip each gradient to this norm
 
@@ -122,6 +125,7 @@ class TrainConfig:
             "unlabelled_limit must be >= 1": self.unlabelled_limit is None
             or self.unlabelled_limit >= 1,
             "crops_per_review must be >= 0": self.crops_per_review >= 0,
+            "suite_copies must be >= 0": self.suite_copies >= 0,
             "label_weight must be in [0, 1]": 0 <= self.label_weight <= 1,
             "crop_label_weight must be in [0, 1]": 0 <= self.crop_label_weight <= 1,
             "crop_review_weight must be in [0, 1]": 0 <= self.crop_review_weight <= 1,

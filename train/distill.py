@@ -96,6 +96,8 @@ def build_corpus(
                    free_parents, val_texts, val_short)  # fmt: skip
     scores = _teacher_scores(config, parts, cache, say)
     texts, targets = _targets(config, parts, scores, say)
+    suite_texts, suite_targets = _suite_texts(config)
+    texts, targets = texts + suite_texts, np.concatenate([targets, suite_targets])
     short_labels = np.array([label for _, label in val_short])
     figures = {
         "validation_accuracy": accuracy(val_labels, scores["validation"]),
@@ -107,6 +109,7 @@ def build_corpus(
         "unlabelled": len(free_texts),
         "labelled_crops": len(fit_crops),
         "unlabelled_crops": len(free_crops),
+        **({"suite": len(suite_texts)} if suite_texts else {}),
     }
     return Corpus(texts, targets, kinds, val_texts, val_labels, val_short, figures)
 
@@ -192,6 +195,23 @@ def _targets(
         start = len(parts.fit_texts) + len(parts.free_texts)
         targets[start:] = _with_lexicon(config, texts[start:], targets[start:], say)
     return texts, targets
+
+
+def _suite_texts(config: TrainConfig) -> tuple[list[str], np.ndarray]:
+    """The behavioural suite's training-part cases that have a label, ``suite_copies`` times
+    (each copy another seeded filling of the templates); its held-out part is never read."""
+    if not config.suite_copies:
+        return [], np.zeros(0, dtype=np.float32)
+    from lstm_sentiment.train import behaviour
+
+    suite = behaviour.load_suite()
+    found = [
+        case
+        for copy in range(config.suite_copies)
+        for case in behaviour.cases(suite, "train", seed=config.seed + copy)
+        if case.label is not None
+    ]
+    return [c.text for c in found], np.array([c.label for c in found], dtype=np.float32)
 
 
 def _with_lexicon(
