@@ -128,3 +128,15 @@ def test_without_the_lexicon_package_the_command_names_the_install():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 2
     assert "pip install 'lstm-sentiment[train]'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_training_reads_only_the_suites_training_part():
+    from lstm_sentiment.train.distill import _suite_texts
+
+    texts, targets = _suite_texts(TrainConfig(suite_copies=3))
+    held = {c.text for c in behaviour.cases(behaviour.load_suite(), "held_out")}
+    assert texts and not set(texts) & held
+    assert set(targets.tolist()) == {0.0, 1.0}
+    assert _suite_texts(TrainConfig())[0] == []
+    with pytest.raises(ValueError, match="suite_copies"):
+        TrainConfig(suite_copies=-1)
