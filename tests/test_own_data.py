@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lstm_sentiment.export.cli import app
+from lstm_sentiment.runtime.errors import InputError
 from lstm_sentiment.runtime.labels import LabelError, LabelReader, label_text, order_labels
 from lstm_sentiment.runtime.readers import InputSpec, ReadOptions
 from lstm_sentiment.runtime.signature import VARIANTS
@@ -202,7 +203,7 @@ def test_files_that_cannot_be_trained_on_are_refused(tmp_path, rows, match):
 
 def test_a_missing_label_column_is_named_with_the_columns_there(tmp_path):
     path = write_csv(tmp_path / "d.csv", labelled_rows(30), header=("review", "stars"))
-    with pytest.raises(DataFileError, match=r"pass --label-column NAME \(columns: 'review'"):
+    with pytest.raises(InputError, match=r"columns are: 'review', 'stars'. Pass --label-column"):
         FileData.read(InputSpec(str(path)))
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from lstm_sentiment.runtime.columns import LABEL, resolve_column
 from lstm_sentiment.runtime.contract import tokenize
 from lstm_sentiment.runtime.digest import file_sha256
 from lstm_sentiment.runtime.errors import LstmSentimentError
@@ -40,7 +41,6 @@ from lstm_sentiment.train.samplers import stratified_holdout
 DATA_FILE = "data.json"
 TEST_SHARE = 0.2  # of a labelled file, held out as its test set when no test file is given
 MIN_ROWS_PER_LABEL = 20  # in the training rows, so that each held-out part gets some of both
-LABEL_COLUMN_GUESSES = ("label", "labels", "sentiment")
 _SHOWN_PROBLEMS = 5  # problem rows named in a message; data.json keeps every one
 
 Say = Callable[[str], None]
@@ -317,22 +317,14 @@ def _read_rows(source: InputSpec, *, labelled: bool, say: Say = _warn) -> _Rows:
 
 
 def _label_column(source: InputSpec) -> str:
-    """The label column asked for, else one called label/labels/sentiment (any case)."""
+    """The label column asked for, else the one with a usual name (columns.LABEL)."""
     if source.options.label_column is not None:
         return source.options.label_column
     unlabelled = dataclasses.replace(source.options, label_column=None)
     with open_input(InputSpec(source.path, unlabelled)) as records:
         next(iter(records), None)  # JSON Lines learn their columns from the first record
         columns = records.columns
-    folded = {c.strip().lower(): c for c in columns}
-    for guess in LABEL_COLUMN_GUESSES:
-        if guess in folded:
-            return folded[guess]
-    raise DataFileError(
-        f"{source.path}: which column holds the labels? None is called "
-        f"{' or '.join(LABEL_COLUMN_GUESSES)}; pass --label-column NAME (columns: "
-        f"{', '.join(repr(c) for c in columns)})"
-    )
+    return resolve_column(columns, None, LABEL, source.path) or ""
 
 
 def _refuse_mostly_empty(source: InputSpec, rows: _Rows) -> None:
