@@ -23,11 +23,14 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lstm_sentiment.runtime.batch import BatchOptions
 from lstm_sentiment.runtime.errors import LstmSentimentError
 from lstm_sentiment.runtime.readers import NO_WORDS, check_text
+
+if TYPE_CHECKING:
+    from lstm_sentiment.runtime.jobs import JobOptions, Task
 
 RETRIES = 3  # times a file is redone after its worker died
 
@@ -91,7 +94,9 @@ def connect(address: str | None) -> Any:
     return ray
 
 
-def run_on_ray(tasks: list[Any], options: Any, model_path: Path) -> Iterator[dict[str, Any]]:
+def run_on_ray(
+    tasks: list[Task], options: JobOptions, model_path: Path
+) -> Iterator[dict[str, Any]]:
     """Score ``tasks`` (``jobs.Task``) on the cluster; yields each file's manifest entry as it
     finishes, in the order files finish."""
     if not tasks:
