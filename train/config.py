@@ -89,6 +89,9 @@ class TrainConfig:
     # the behavioural suite's training part (never its held-out part), this many times over,
     # as labelled short texts (train/behaviour.py)
     suite_copies: int = 0
+    # batches of reviews of similar length (padded only to their longest); else shuffled
+    # batches of any lengths, as the textbook trains
+    length_buckets: bool = False
     lr_schedule: str = "constant"  # or "cosine" (decays to 0 over all epochs)
     clipnorm: float | None = None  # clip each gradient to this norm
 
@@ -189,6 +192,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "word_dropout": 0.1,
         "dropout": 0.2,
         "learning_rate": 2e-3,
+        "length_buckets": True,
         "lr_schedule": "cosine",
         "clipnorm": 1.0,
         "epochs": 4,

@@ -262,7 +262,9 @@ def fit_student(
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     encoded = [contract.encode(text) for text in corpus.texts]
-    batches = LengthBuckets(encoded, corpus.targets, config.batch_size, config.seed)
+    batches = LengthBuckets(
+        encoded, corpus.targets, config.batch_size, config.seed, config.length_buckets
+    )
     model = build_model(config, contract.vocab_size)
     if config.word_vectors and not (out / CHECKPOINT_DIR).exists():
         from lstm_sentiment.train.word_vectors import start_embedding
@@ -299,12 +301,19 @@ class LengthBuckets:
 
     Each epoch shuffles all reviews with a seed of its own, sorts chunks of 64 batches by
     length, cuts them into batches and shuffles the batches, so an epoch's order depends only
-    on the seed and the epoch number (a resumed run sees the same order).
+    on the seed and the epoch number (a resumed run sees the same order). With ``bucketed``
+    False the shuffled reviews are cut into batches as they come (any lengths together).
     """
 
     def __init__(
-        self, encoded: list[np.ndarray], targets: np.ndarray, batch_size: int, seed: int
+        self,
+        encoded: list[np.ndarray],
+        targets: np.ndarray,
+        batch_size: int,
+        seed: int,
+        bucketed: bool = True,
     ) -> None:
+        self.bucketed = bucketed
         self.encoded = encoded
         self.targets = targets
         self.lengths = np.array([len(ids) for ids in encoded])
@@ -323,7 +332,8 @@ class LengthBuckets:
         batches: list[np.ndarray] = []
         for start in range(0, len(order), chunk):
             part = order[start : start + chunk]
-            part = part[np.argsort(self.lengths[part], kind="stable")]
+            if self.bucketed:
+                part = part[np.argsort(self.lengths[part], kind="stable")]
             step = self.batch_size
             batches.extend(part[i : i + step] for i in range(0, len(part), step))
         return [batches[i] for i in rng.permutation(len(batches))]
