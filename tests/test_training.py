@@ -120,3 +120,17 @@ def test_a_small_real_run_beats_chance_on_reviews_it_never_saw(small_real_run, i
     assert metrics["n"] == 1000
     assert metrics["accuracy"] > 0.70, metrics
     assert metrics["roc_auc"] > 0.78, metrics
+
+
+def test_textbook_batches_mix_lengths_and_release_batches_bucket_them():
+    from lstm_sentiment.train.distill import LengthBuckets
+
+    encoded = [np.ones(1 + i % 50, dtype=np.int32) for i in range(400)]
+    targets = np.zeros(400, dtype=np.float32)
+    spread = []
+    for bucketed in (False, True):
+        plan = LengthBuckets(encoded, targets, 8, seed=1, bucketed=bucketed).plan(0)
+        assert sorted(i for rows in plan for i in rows) == list(range(400))  # each once
+        spread.append(np.mean([np.ptp([len(encoded[i]) for i in rows]) for rows in plan]))
+    assert spread[1] < spread[0] / 4
+    assert not TrainConfig().length_buckets and TrainConfig.for_recipe("release").length_buckets
