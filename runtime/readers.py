@@ -228,13 +228,13 @@ class RecordSource:
 
     def _choose_columns(self, columns: list[str]) -> None:
         """The text, id, label and kept columns of a table's header (CSV, Parquet)."""
-        spec = self.options
+        options = self.options
         self.columns = columns
-        self.text_column = resolve_column(columns, spec.text_column, TEXT, self.where) or ""
+        self.text_column = resolve_column(columns, options.text_column, TEXT, self.where) or ""
         _unique_index(columns, self.text_column, self.where)
         self.id_column = self._id_column(columns)
-        if spec.label_column is not None:
-            self.label_column = resolve_column(columns, spec.label_column, LABEL, self.where)
+        if options.label_column is not None:
+            self.label_column = resolve_column(columns, options.label_column, LABEL, self.where)
         self.kept_columns = self._kept(columns)
 
     def _id_column(self, columns: list[str]) -> str | None:
@@ -401,23 +401,23 @@ class RecordSource:
 
     def _text(self, lines: Iterator[str]) -> Iterator[Record]:
         """One review a line, no header: every line is a record; ids are line numbers."""
-        spec = self.options
-        if spec.id_column is not None:
+        options = self.options
+        if options.id_column is not None:
             raise InputError(
                 f"{self.where} is plain text, one review a line: it has no id column (its ids "
                 "are line numbers); leave out --id-column"
             )
-        if spec.label_column is not None:
+        if options.label_column is not None:
             raise InputError(
                 f"{self.where} is plain text, one review a line: it has no label column; "
                 "labelled data needs CSV, TSV, JSON Lines or Parquet"
             )
         self.columns = [TEXT_FORMAT_COLUMN]
-        self.text_column = resolve_column(self.columns, spec.text_column, TEXT, self.where) or ""
+        self.text_column = resolve_column(self.columns, options.text_column, TEXT, self.where) or ""
         self.kept_columns = self._kept(self.columns)
         for row, number, line in _numbered_records(lines):
             text = line.rstrip("\r\n")
-            if row == 1 and spec.format is None and "\t" in text:
+            if row == 1 and options.format is None and "\t" in text:
                 # Excel's "Unicode Text" is a tab-separated table in a .txt file.
                 raise InputError(
                     f"{self.where}, line 1 has tabs: is it a tab-separated table (as Excel's "
