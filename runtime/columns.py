@@ -84,8 +84,7 @@ def resolve_column(columns: list[str], requested: str | None, role: Role, where:
         raise InputError(
             f"{where} has no column {requested!r}; its columns are: {listing(columns)}"
         )
-    usual = {folded(name) for name in role.names}
-    matches = list(dict.fromkeys(c for c in columns if folded(c) in usual))
+    matches = list(dict.fromkeys(c for c in columns if is_usual(c, role)))
     if len(matches) > 1:  # one name twice is refused later, as a duplicate
         raise InputError(
             f"{where}: the columns {listing(matches)} could each hold {role.what}, so the "
@@ -105,4 +104,5 @@ def resolve_column(columns: list[str], requested: str | None, role: Role, where:
 
 
 def is_usual(name: str, role: Role) -> bool:
+    """Whether ``name`` is one of ``role``'s usual names (see ``folded``)."""
     return folded(name) in {folded(n) for n in role.names}

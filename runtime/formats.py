@@ -55,12 +55,19 @@ def strip_compression(name: str) -> str:
     return name
 
 
-def format_of(path: str, *, formats: tuple[str, ...] = INPUT_FORMATS) -> str | None:
-    """The format among ``formats`` that ``path``'s extension names (through any compression
-    suffix), or None."""
+def format_of(path: str) -> str | None:
+    """The input format that ``path``'s extension names (through any compression suffix),
+    or None."""
     suffix = PurePath(strip_compression(PurePath(path).name)).suffix.lower()
     name = _BY_SUFFIX.get(suffix)
-    return name if name in formats else None
+    return name if name in INPUT_FORMATS else None
+
+
+def output_format_of(path: str) -> str | None:
+    """The output format that ``path``'s own extension names (no compression suffix: scores
+    are written uncompressed), or None."""
+    name = _BY_SUFFIX.get(PurePath(path).suffix.lower())
+    return name if name in OUTPUT_FORMATS else None
 
 
 def strip_data_suffix(name: str) -> str:

@@ -37,7 +37,12 @@ from lstm_sentiment.runtime.atomic import atomic_output
 from lstm_sentiment.runtime.batch import BatchOptions, Summary, parallelism, score_file
 from lstm_sentiment.runtime.digest import file_sha256
 from lstm_sentiment.runtime.errors import LstmSentimentError
-from lstm_sentiment.runtime.formats import FORMATS, OUTPUT_FORMATS, strip_data_suffix
+from lstm_sentiment.runtime.formats import (
+    FORMATS,
+    OUTPUT_FORMATS,
+    output_format_of,
+    strip_data_suffix,
+)
 from lstm_sentiment.runtime.readers import InputSpec, ReadOptions
 
 if TYPE_CHECKING:
@@ -117,8 +122,7 @@ def score(
         raise JobError(
             "several inputs (or a folder, a pattern, --engine ray) need -o OUTPUT-FOLDER"
         )
-    names_a_file = any(Path(output).suffix.lower() in FORMATS[f].suffixes for f in OUTPUT_FORMATS)
-    if names_a_file and not Path(output).is_dir():
+    if output_format_of(output) is not None and not Path(output).is_dir():
         raise JobError(
             f"-o {output} names a file, but several inputs (or a folder, a pattern, --engine "
             "ray) are scored into an output folder, one file each: pass -o FOLDER/"

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from lstm_sentiment.runtime.atomic import atomic_output
 from lstm_sentiment.runtime.errors import LstmSentimentError
-from lstm_sentiment.runtime.formats import FORMATS, OUTPUT_FORMATS, format_of
+from lstm_sentiment.runtime.formats import OUTPUT_FORMATS, output_format_of
 
 COLUMNS = ("id", "score", "label", "error")
 
@@ -39,8 +39,8 @@ def output_format(path: str, requested: str | None) -> str:
         return "csv"
     if Path(path).is_dir():
         raise OutputError(f"cannot write {path}: it is a folder")
-    found = format_of(Path(path).name, formats=OUTPUT_FORMATS)
-    if found is None or Path(path).suffix.lower() not in FORMATS[found].suffixes:
+    found = output_format_of(path)
+    if found is None:
         raise OutputError(f"cannot tell the output format of {path}; pass --output-format")
     return found
 
