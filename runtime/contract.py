@@ -31,6 +31,26 @@ web pages put into contractions, U+2019 ``’``, U+2018 ``‘`` and U+02BC ``ʼ`
 before rule 3, so ``didn’t`` is the token ``didn't`` rather than ``didn`` and ``t``. Under
 version 1 they only separate tokens. A model keeps the version it was trained with.
 
+Version 3 (new models only) also reads the HTML character references that web pages and
+exports leave in reviews (``don&#39;t``, ``Q&amp;A``), by the one scan below, which the
+raw-text graph runs as it is, so the two stay identical:
+
+- a line break may be written with references, ``&lt;br /&gt;`` as much as ``<br />``;
+- inside a token, the references that stand for an apostrophe join words as ``'`` does:
+  ``&#39;`` ``&#039;`` ``&#x27;`` ``&apos;`` and the typographic ones (``&#8217;``
+  ``&#x2019;`` ``&rsquo;`` ``&#8216;`` ``&#x2018;`` ``&lsquo;`` ``&#700;`` ``&#x2bc;``), in
+  any case (rule 1 lowercases them first);
+- every other reference, ``&name;``, ``&#digits;`` or ``&#xhex;``, only separates tokens,
+  which is what the character it stands for does (``&amp;``, ``&quot;``, ``&hellip;``,
+  ``&eacute;``: none of them is an ASCII letter or digit).
+
+Three corners are read differently from a browser, because a graph cannot rewrite text
+cheaply and exactly: numeric references to ASCII letters or digits (``&#65;``), the one
+named reference that stands for letters (``&fjlig;``), and apostrophe references spelled
+with more leading zeros than listed (``&#0039;``) separate tokens, and a name that HTML does
+not define (``&garth;``) is read as a reference all the same. Real reviews hold almost none
+of them (22 of the 100,000 IMDb reviews hold any reference at all).
+
 Example::
 
     from lstm_sentiment.runtime.contract import TextContract
@@ -53,8 +73,8 @@ import numpy as np
 from lstm_sentiment.runtime.errors import LstmSentimentError
 
 FORMAT = "lstm-sentiment.text-contract"
-VERSION = 2  # the newest version; new contracts choose theirs, old ones keep theirs
-VERSIONS = (1, 2)
+VERSION = 3  # the newest version; new contracts choose theirs, old ones keep theirs
+VERSIONS = (1, 2, 3)
 
 PAD_ID = 0
 START_ID = 1
@@ -74,6 +94,19 @@ _TOKEN = re.compile(TOKEN_PATTERN)
 # letter apostrophe), all read as the ASCII apostrophe.
 TYPOGRAPHIC_APOSTROPHES = "\u2019\u2018\u02bc"
 _APOSTROPHES = str.maketrans(dict.fromkeys(TYPOGRAPHIC_APOSTROPHES, "'"))
+
+# Version 3's references (lowercase: rule 1 comes first). The apostrophe spellings join
+# words; any other reference, and a line break written with &lt; and &gt;, separates them.
+APOSTROPHE_REFERENCES = (
+    "&#39;", "&#039;", "&#x27;", "&apos;",
+    "&#8217;", "&#x2019;", "&rsquo;", "&#8216;", "&#x2018;", "&lsquo;", "&#700;", "&#x2bc;",
+)  # fmt: skip
+REFERENCE_PATTERN = r"&(?:[a-z][a-z0-9]*|#[0-9]+|#x[0-9a-f]+);"
+LINE_BREAK_PATTERN_V3 = r"(?:<|&lt;)br */?(?:>|&gt;)"
+JOINER_PATTERN_V3 = "(?:'|" + "|".join(APOSTROPHE_REFERENCES) + ")"
+TOKEN_PATTERN_V3 = f"[a-z0-9]+(?:{JOINER_PATTERN_V3}[a-z0-9]+)*"
+_SCANNER_V3 = re.compile(f"{LINE_BREAK_PATTERN_V3}|{REFERENCE_PATTERN}|({TOKEN_PATTERN_V3})")
+_JOINER_REFERENCE = re.compile("|".join(APOSTROPHE_REFERENCES))
 
 Keep = Literal["last", "first"]
 MAX_SUPPORTED_LENGTH = 100_000
@@ -98,6 +131,9 @@ def tokenize(text: str, version: int = 1) -> list[str]:
     if version >= 2 and not text.isascii():
         text = text.translate(_APOSTROPHES)
     text = ascii_lower(text)
+    if version >= 3 and "&" in text:  # no reference without "&": the faster scans serve
+        tokens = _SCANNER_V3.findall(text)
+        return [_JOINER_REFERENCE.sub("'", t) if "&" in t else t for t in tokens if t]
     if "<br" in text:  # most texts have no tag: skip the slower scanner for them
         return [token for token in _SCANNER.findall(text) if token]
     return _TOKEN.findall(text)
@@ -264,7 +300,7 @@ def pad_batch(
     return batch, lengths
 
 
-def _rule(version: int) -> dict[str, str]:
+def _rule(version: int) -> dict[str, Any]:
     rule = {
         "lowercase": "ascii",
         "line_break": LINE_BREAK_PATTERN,
@@ -272,6 +308,12 @@ def _rule(version: int) -> dict[str, str]:
     }
     if version >= 2:
         rule["apostrophes"] = TYPOGRAPHIC_APOSTROPHES
+    if version >= 3:
+        rule["references"] = {
+            "line_break": LINE_BREAK_PATTERN_V3,
+            "apostrophe": list(APOSTROPHE_REFERENCES),
+            "separator": REFERENCE_PATTERN,
+        }
     return rule
 
 

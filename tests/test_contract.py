@@ -140,6 +140,29 @@ def test_version_1_keeps_reading_typographic_apostrophes_as_separators():
     assert tokenize("didn\u2019t") == ["didn", "t"]  # the default stays version 1
 
 
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("I don&#39;t like it", ["i", "don't", "like", "it"]),
+        ("DON&#X27;T &APOS;quoted&apos;", ["don't", "quoted"]),
+        ("it&rsquo;s rock&#8217;n&#x2019;roll", ["it's", "rock'n'roll"]),
+        ("Q&amp;A&quot;s &hellip; caf&eacute;", ["q", "a", "s", "caf"]),
+        ("a&lt;br /&gt;b&lt;BR&gt;c<br &gt;d", ["a", "b", "c", "d"]),
+        ("&amp;#39; stays 39", ["39", "stays", "39"]),  # references are read once
+        ("don&#0039;t &#65;", ["don", "t"]),  # the corners the module docstring names
+        ("&#39", ["39"]),  # no semicolon: no reference
+        ("dull<br />dull", ["dull", "dull"]),
+    ],
+)
+def test_version_3_reads_html_character_references(text, tokens):
+    assert tokenize(text, version=3) == tokens
+
+
+def test_versions_1_and_2_read_references_as_written():
+    assert tokenize("don&#39;t &amp;", version=2) == ["don", "39", "t", "amp"]
+    assert tokenize("don&#39;t &amp;", version=1) == ["don", "39", "t", "amp"]
+
+
 def test_a_contract_encodes_by_its_own_version():
     v1 = TextContract(("didn't", "didn", "t"), max_length=10)
     v2 = TextContract(v1.vocabulary, max_length=10, version=2)
@@ -169,7 +192,8 @@ def test_save_and_load_round_trip(tmp_path, small):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"version": 3}, "version 3 is not supported"),
+        ({"version": 4}, "version 4 is not supported"),
+        ({"version": 3}, "rule does not match version 3"),
         ({"version": True}, "version True is not supported"),
         ({"version": 2}, "rule does not match version 2"),  # v1's rule under v2's number
         ({"format": "something-else"}, "not a text contract"),

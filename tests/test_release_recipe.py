@@ -210,7 +210,7 @@ def test_the_release_recipe_is_a_set_of_changes_to_the_textbook_defaults():
     release = TrainConfig.for_recipe("release")
     assert release.recipe == "release" and release.distils and release.unlabelled
     assert (release.lstm1_units, release.lstm2_units, release.embedding_dim) == (64, 32, 64)
-    assert release.contract_version == 2
+    assert release.contract_version == 3
     assert release.word_vectors and not release.bidirectional
     assert (release.word_dropout, release.dropout, release.epochs) == (0.1, 0.2, 4)
     assert TrainConfig.for_recipe("textbook") == TrainConfig()

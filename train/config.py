@@ -5,7 +5,7 @@ The defaults are the textbook recipe: Embedding(10000, 64) -> LSTM(64, return_se
 batch 64, validation split 0.2.
 
 ``TrainConfig.for_recipe("release")`` is the release recipe: the same network (so the same
-speed) with a larger vocabulary and contract version 2, distilled from an n-gram teacher
+speed) with a larger vocabulary and contract version 3, distilled from an n-gram teacher
 over the labelled reviews, the 50,000 unlabelled ones and short crops of both (a random run
 of sentences and the ending of each review, which also learn half their whole review's
 target), its embedding started from word2vec vectors of the reviews it reads, with word and
@@ -69,7 +69,7 @@ class TrainConfig:
         "distilled from an n-gram teacher over the unlabelled reviews too) (default: textbook)",
         shown="",
     )
-    contract_version: int = 1  # text contract rule version (2 reads typographic apostrophes)
+    contract_version: int = 1  # text contract rule version (2: typographic apostrophes, 3: HTML)
     teacher_folds: int = 0  # 0: no teacher; else cross-fitting folds of the n-gram teacher
     teacher: str = "nblr"  # which n-gram teacher (train/teacher.py TEACHERS)
     unlabelled: bool = False  # also learn the teacher's scores of the unlabelled reviews
@@ -179,7 +179,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     "textbook": {},
     "release": {
         "vocab_size": 20_000,
-        "contract_version": 2,
+        "contract_version": 3,
         "teacher_folds": 5,
         "teacher": "nblr+tfidf",
         "unlabelled": True,
