@@ -13,14 +13,17 @@ the same ``TextContract`` object as the Python encoder, rule by rule:
   explicitly (no ``(?i)``, whose Unicode case folding would let the Kelvin sign match ``k``),
   so a token is exactly a contract token before lowercasing, or a line-break tag. Contract
   version 2 also joins words with the typographic apostrophes: ``['’‘ʼ]`` in place of ``'``;
+  version 3 runs its scan of HTML references (runtime/contract.py) in the same regex, every
+  letter in both cases, and its apostrophe references join words as ``'`` does;
 - lowercase: ``StringNormalizer`` with ``locale="C"`` on the tokens, which are ASCII apart
   from those apostrophes (it leaves them as they are), so it is exact whatever the
   platform's locales;
-- line-break tags are dropped (``RegexFullMatch`` on ``<.*``, standard since opset 20);
+- line-break tags (and under version 3 references, which separate words) are dropped
+  (``RegexFullMatch`` on ``[<&].*``, standard since opset 20: no token starts so);
 - ids: ``ai.onnx.ml.LabelEncoder`` over the vocabulary, unknown tokens to the OOV id. Under
   version 2 a vocabulary word with apostrophes is listed in every spelling of them
   (``didn't``, ``didn’t``, ``didn‘t``, ``didnʼt``), which is the graph's way of reading them
-  all as ``'``;
+  all as ``'``; under version 3 the apostrophe references are spellings too (``didn&#39;t``);
 - truncation and the start id: each row's kept tokens are compacted with ``CumSum`` and
   ``ScatterElements``, the first (``keep="last"``) or last tokens beyond ``max_length - 1``
   dropped, and the start id put in front; rows are post-padded, as the token model expects.
@@ -36,6 +39,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from lstm_sentiment.runtime.contract import (
+    APOSTROPHE_REFERENCES,
     FIRST_WORD_ID,
     OOV_ID,
     PAD_ID,
@@ -52,18 +56,42 @@ _TAG = "<[Bb][Rr] */?>"
 MAX_SPELLINGS = 1_000_000  # LabelEncoder keys a vocabulary may expand to
 
 
+def _any_case(literal: str) -> str:
+    """A regex for ``literal`` (lowercase) in any ASCII case: the scan runs before rule 1."""
+    return "".join(f"[{c.upper()}{c}]" if "a" <= c <= "z" else c for c in literal)
+
+
 def token_regex(version: int) -> str:
     """The contract's token pattern on text that is not lowercased yet."""
     apostrophes = "'" + (TYPOGRAPHIC_APOSTROPHES if version >= 2 else "")
     joiner = "'" if len(apostrophes) == 1 else f"[{apostrophes}]"
+    if version >= 3:
+        joiner = f"(?:{joiner}|" + "|".join(map(_any_case, APOSTROPHE_REFERENCES)) + ")"
     return f"[A-Za-z0-9]+(?:{joiner}[A-Za-z0-9]+)*"
+
+
+def scan_regex(version: int) -> str:
+    """The Tokenizer's pattern: what separates words but must be matched to be dropped
+    (line-break tags; under version 3 references too), then tokens."""
+    if version < 3:
+        return f"{_TAG}|{token_regex(version)}"
+    lt, gt = _any_case("&lt;"), _any_case("&gt;")
+    tag = f"(?:<|{lt})[Bb][Rr] */?(?:>|{gt})"
+    reference = "&(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[Xx][0-9A-Fa-f]+);"
+    return f"{tag}|{reference}|{token_regex(version)}"
+
+
+def apostrophe_marks(version: int) -> tuple[str, ...]:
+    """Every spelling (lowercase) the contract reads as the apostrophe inside a token."""
+    marks = ("'",) + (tuple(TYPOGRAPHIC_APOSTROPHES) if version >= 2 else ())
+    return marks + (APOSTROPHE_REFERENCES if version >= 3 else ())
 
 
 def vocabulary_keys(contract: TextContract) -> tuple[list[str], list[int]]:
     """LabelEncoder keys and ids: every word, in every spelling the contract reads as it."""
     keys: list[str] = []
     ids: list[int] = []
-    marks = "'" + TYPOGRAPHIC_APOSTROPHES if contract.version >= 2 else "'"
+    marks = apostrophe_marks(contract.version)
     for offset, word in enumerate(contract.vocabulary):
         parts = word.split("'")
         spellings = [parts[0]]
@@ -137,7 +165,7 @@ def _token_ids(contract: TextContract, source: str) -> list[onnx.NodeProto]:
             mark=0,
             pad_value="",
             mincharnum=1,
-            tokenexp=f"{_TAG}|{token_regex(contract.version)}",
+            tokenexp=scan_regex(contract.version),
         ),
         # StringNormalizer refuses an empty tensor: lowercase [tokens..., ""] and drop the "".
         n("Reshape", [p + "raw_tokens", p + "minus_one"], [p + "flat"]),
@@ -167,7 +195,7 @@ def _token_ids(contract: TextContract, source: str) -> list[onnx.NodeProto]:
             values_int64s=[PAD_ID, *key_ids],
             default_int64=OOV_ID,
         ),
-        n("RegexFullMatch", [p + "lower"], [p + "is_tag"], pattern="<.*"),
+        n("RegexFullMatch", [p + "lower"], [p + "is_tag"], pattern="[<&].*"),
         n("Where", [p + "is_tag", p + "zero", p + "looked_up"], [p + "flat_ids"]),
         n("Reshape", [p + "flat_ids", p + "nt"], [p + "ids"], allowzero=1),  # T or N may be 0
         # Compact each row: position of every kept token among the row's kept tokens.

@@ -19,8 +19,13 @@ SMALL = TextContract(("the", "film", "don't", "great", "br", "k", "i"), max_leng
 SMALL_FIRST = TextContract(SMALL.vocabulary, max_length=6, keep="first")
 # Version 2 reads typographic apostrophes as "'": words with one and with two of them.
 SMALL_V2 = TextContract(SMALL.vocabulary + ("rock'n'roll", "it's"), max_length=6, version=2)
-CONTRACTS = [SHIPPED, SMALL, SMALL_FIRST, SMALL_V2]
-CONTRACT_IDS = ["shipped", "small", "first", "v2"]
+# Version 3 reads HTML references: words that hold them, and "amp", "lt", "x27" in the
+# vocabulary so that a reference wrongly read as letters shows as a known word.
+SMALL_V3 = TextContract(
+    SMALL_V2.vocabulary + ("amp", "lt", "gt", "x27", "39", "quot", "a"), max_length=6, version=3
+)
+CONTRACTS = [SHIPPED, SMALL, SMALL_FIRST, SMALL_V2, SMALL_V3]
+CONTRACT_IDS = ["shipped", "small", "first", "v2", "v3"]
 
 
 def session(model: onnx.ModelProto) -> ort.InferenceSession:
@@ -52,6 +57,9 @@ EDGE_CASES = [
     "Don\u2019t, DIDN\u2018T rock\u2019n\u02bcroll it\u2019s \u2019quoted\u2019",
     "a\u2019\u2019b x\u2019 \u2019\u2019 it\u02bc\u02bcs",
     "tab\tnew\nline\r\nnul\x00end\x1b[0m",
+    "I don&#39;t &AMP; DON&#X27;T rock&rsquo;n&#x2BC;roll &#039;it&apos;s&#8216;",
+    "a&lt;br /&gt;b&LT;BR&gt;c<br &gt;d&lt;br>e &amp;lt; &amp;#39; &#65;&#x41;&fjlig;",
+    "it&#39;&#39;s x&#39; &#39 &; &#; &#x; &1a; &a1; don&#0039;t&quot;the&quot;",
     "",
     "   ",
     "!!!",
@@ -75,6 +83,8 @@ PIECE = st.one_of(
     st.text(st.sampled_from(list("abcXYZ019' <>/brBR\n\t")), max_size=8),
     st.sampled_from(["<br />", "<BR/>", "<br>", "<bR  />", "don't", "''", "\u212a", "\u0130"]),
     st.text(st.sampled_from(list("dontirs'\u2019\u2018\u02bc\u201d ")), max_size=8),
+    st.sampled_from(["&#39;", "&#X27;", "&amp;", "&LT;", "&gt;", "&rsquo;", "&#8217;", "&#x2bc;"]),
+    st.text(st.sampled_from(list("&#;xX0123789aAmpltgbrs'< />")), max_size=10),
 )
 TEXT = st.lists(PIECE, max_size=25).map("".join)
 
@@ -85,6 +95,7 @@ def test_any_unicode_batch_gives_the_python_ids(texts):
     assert_same_ids(SMALL, texts)
     assert_same_ids(SMALL_FIRST, texts)
     assert_same_ids(SMALL_V2, texts)
+    assert_same_ids(SMALL_V3, texts)
 
 
 @pytest.mark.parametrize("variant", ["fp32", "int8"])
