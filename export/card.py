@@ -65,15 +65,18 @@ def _test_section(f: dict[str, Any]) -> str:
         m = f[key]
         rows.append(
             f"| {name} | {_pct(m['accuracy'])} | {m['precision']:.4f} | {m['recall']:.4f} | "
-            f"{m['f1']:.4f} | {m['roc_auc']:.4f} | {_mb(f['sizes'][key])} |"
+            f"{m['f1']:.4f} | {m['roc_auc']:.4f} | {_calibration_cells(m)} | "
+            f"{_mb(f['sizes'][key])} |"
         )
     own = _data_of(f)["kind"] == "file"
     what, unit = ("set", "rows") if own else ("split", "reviews")
     return f"""## Test {what} ({f["test_reviews"]:,} {unit})
 
-| model | accuracy | precision | recall | F1 | ROC-AUC | file size |
-| --- | --- | --- | --- | --- | --- | --- |
+| model | accuracy | precision | recall | F1 | ROC-AUC | ECE | Brier | file size |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
 {chr(10).join(rows)}
+
+{_calibration_paragraph(f.get("calibration"))}
 
 | comparison | label agreement | max \\|Δp\\| | mean \\|Δp\\| | 99th pct \\|Δp\\| |
 | --- | --- | --- | --- | --- |
@@ -81,6 +84,27 @@ def _test_section(f: dict[str, Any]) -> str:
 {_agreement_row("ONNX int8 vs fp32", f["int8_vs_fp32"])}
 {_short_section(f.get("short_reviews"))}
 """
+
+
+def _calibration_cells(m: dict[str, Any]) -> str:
+    """ECE and Brier score; figures from before they were measured have none."""
+    if "ece" not in m:
+        return "- | -"
+    return f"{_pct(m['ece'])} | {m['brier']:.4f}"
+
+
+def _calibration_paragraph(c: dict[str, Any] | None) -> str:
+    if not c:
+        return "Probabilities are the network's own (no temperature was fitted).\n"
+    before, after = c["before"], c["after"]
+    return (
+        f"ECE: expected calibration error over 15 bins of the predicted label's probability. "
+        f"Calibration: the logit is divided by a temperature of {c['temperature']}, fitted "
+        f"on the run's {c['reviews']:,} validation reviews (never the test split), inside "
+        f"every file; there its ECE went from {_pct(before['ece'])} to {_pct(after['ece'])} "
+        f"and its log loss from {before['log_loss']:.4f} to {after['log_loss']:.4f}. Labels "
+        "at 0.5 are unchanged.\n"
+    )
 
 
 def _gates_section(f: dict[str, Any]) -> str:

@@ -71,6 +71,13 @@ def export_command(
     mobile: Annotated[
         bool, typer.Option(help="Run onnxruntime's mobile checks and write .ort files.")
     ] = True,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            help="Divide the logit by a temperature fitted on the run's validation reviews, "
+            "inside every file, so that probabilities match how often the model is right."
+        ),
+    ] = True,
 ) -> None:
     """Export fp32 and int8 ONNX models with a generated model card; refuses to write
     anything unless the numeric gates pass."""
@@ -87,13 +94,14 @@ def export_command(
         validation_reviews=validation_reviews,
         limit_per_label=limit_per_label,
         mobile=mobile,
+        calibrate=calibrate,
     )
     figures = export_release(run_dir, out, dataset, options)
     for variant in ("fp32", "int8"):
         m = figures[variant]
         typer.echo(
             f"{variant}: accuracy={m['accuracy']:.4f} f1={m['f1']:.4f} roc_auc={m['roc_auc']:.4f} "
-            f"size={figures['sizes'][variant]:,} bytes"
+            f"ece={m['ece']:.4f} size={figures['sizes'][variant]:,} bytes"
         )
     typer.echo(f"wrote {out}")
 

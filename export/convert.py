@@ -30,8 +30,11 @@ from lstm_sentiment.train.quiet import import_quietly
 OPSET = 17
 
 
-def convert(run_dir: str | Path, *, lengths_pass: bool = True) -> onnx.ModelProto:
-    """The fp32 ONNX model of ``run_dir/model.keras``, rewritten by the lengths pass.
+def convert(
+    run_dir: str | Path, *, lengths_pass: bool = True, temperature: float = 1.0
+) -> onnx.ModelProto:
+    """The fp32 ONNX model of ``run_dir/model.keras``, rewritten by the lengths pass, its
+    logit divided by ``temperature`` (``export/calibrate.py``).
 
     ``lengths_pass=False`` gives the plain unmasked conversion, whose scores depend on the
     padding: useful only to show what the pass fixes.
@@ -40,7 +43,7 @@ def convert(run_dir: str | Path, *, lengths_pass: bool = True) -> onnx.ModelProt
     import tensorflow as tf
     import tf2onnx
 
-    from lstm_sentiment.train.model import build_model, load_model
+    from lstm_sentiment.train.model import build_model, load_model, scale_logits
 
     folder = Path(run_dir)
     config = TrainConfig.load(folder / "config.json")
@@ -48,6 +51,8 @@ def convert(run_dir: str | Path, *, lengths_pass: bool = True) -> onnx.ModelProt
     trained = load_model(folder / "model.keras")
     twin = build_model(config, contract.vocab_size, mask=False)
     twin.set_weights(trained.get_weights())
+    if temperature != 1.0:
+        scale_logits(twin, temperature)
 
     # from_keras fails on a Sequential loaded from .keras (KeyError 'keras_tensor_...');
     # a tf.function with an explicit signature converts cleanly.

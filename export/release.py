@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import onnx
 
+from lstm_sentiment.export.calibrate import Calibration, calibration
 from lstm_sentiment.export.card import CARD_FILE, FIGURES_FILE, render_card
 from lstm_sentiment.export.convert import OPSET, convert
 from lstm_sentiment.export.machine import machine
@@ -70,6 +71,7 @@ class ExportOptions:
     quantization: QuantOptions = QuantOptions()
     mobile: bool = True  # run onnxruntime's mobile checks and write .ort files
     allow_weak: bool = False  # export even a model near chance (below MIN_ACCURACY)
+    calibrate: bool = True  # fit a temperature on the run's validation reviews
     seed: int = 0
 
 
@@ -100,9 +102,12 @@ def export_release(
     if isinstance(data, str | Path):
         data = ImdbData(Path(data), check_counts=options.limit_per_label is None)
     test = _load_test_set(data, options)
-    keras_scores, keras_check_scores, keras_seconds = _score_with_keras(run, test)
+    calibrated, calibration_checks = _calibrate(run, data) if options.calibrate else (None, [])
+    temperature = calibrated.temperature if calibrated else 1.0
+    keras_scores, keras_check_scores, keras_seconds = _score_with_keras(run, test, temperature)
     base_meta = {
         "labels": list(data.labels),
+        "calibration": calibrated.as_dict() if calibrated else None,
         "training_config": run.config.to_dict(),
         "training": run.training,
         "exporter": {**exporter_versions(), "opset": OPSET},
@@ -112,7 +117,7 @@ def export_release(
         work = Path(work_dir)
         fp32_path, int8_path = work / VARIANTS["fp32"].file, work / VARIANTS["int8"].file
         fp32_scores, checks = _export_fp32(
-            run, test, keras_check_scores, fp32_path, options, base_meta
+            run, test, keras_check_scores, fp32_path, options, base_meta, temperature
         )
         int8_scores, gate = _export_int8(fp32_path, int8_path, test, fp32_scores, options)
         figures = {
@@ -124,10 +129,11 @@ def export_release(
             "int8": binary_metrics(test.labels, int8_scores, threshold),
             "fp32_vs_keras": agreement(fp32_scores, keras_scores, threshold),
             "int8_vs_fp32": agreement(int8_scores, fp32_scores, threshold),
-            "checks": [c.as_dict() for c in [*checks, *gate]],
+            "checks": [c.as_dict() for c in [*calibration_checks, *checks, *gate]],
             "keras_seconds": round(keras_seconds, 1),
             "training_config": run.config.to_dict(),
             "training": run.training,
+            "calibration": base_meta["calibration"],
             "quantization": options.quantization.as_dict(),
             "exporter": base_meta["exporter"],
             "machine": machine(),
@@ -166,13 +172,41 @@ def _load_test_set(data: Dataset, options: ExportOptions) -> _TestSet:
     )
 
 
-def _score_with_keras(run: _Run, test: _TestSet) -> tuple[np.ndarray, np.ndarray, float]:
-    """The trained model's scores on the test split (timed) and on the check subset; both
-    padded to max length, as in training."""
+def _calibrate(run: _Run, data: Dataset) -> tuple[Calibration, list[Check]]:
+    """The temperature fitted on the run's own validation reviews (``export/calibrate.py``),
+    with a check that the scaled network labels every one of them as before."""
+    from lstm_sentiment.train.distill import split_validation
     from lstm_sentiment.train.evaluate import predict
-    from lstm_sentiment.train.model import load_model
+    from lstm_sentiment.train.fit import labelled_reviews
+    from lstm_sentiment.train.model import load_model, scale_logits
+
+    validation, _ = split_validation(
+        run.config, labelled_reviews(data, run.config), data.validation()
+    )
+    texts = [r.text for r in validation]
+    labels = np.array([r.label for r in validation], dtype=bool)
+    keras_model = load_model(run.folder / "model.keras")
+    before = predict(keras_model, run.contract, texts)
+    fitted = calibration(labels, before)
+    scale_logits(keras_model, fitted.temperature)
+    after = predict(keras_model, run.contract, texts)
+    changed = int(np.sum((after >= DEFAULT_THRESHOLD) != (before >= DEFAULT_THRESHOLD)))
+    checks = [Check("calibration: validation labels changed", changed, "== 0", changed == 0)]
+    require(checks)
+    return fitted, checks
+
+
+def _score_with_keras(
+    run: _Run, test: _TestSet, temperature: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """The trained model's scores (logit divided by ``temperature``) on the test split
+    (timed) and on the check subset; both padded to max length, as in training."""
+    from lstm_sentiment.train.evaluate import predict
+    from lstm_sentiment.train.model import load_model, scale_logits
 
     keras_model = load_model(run.folder / "model.keras")
+    if temperature != 1.0:
+        scale_logits(keras_model, temperature)
     started = time.perf_counter()
     scores = predict(keras_model, run.contract, test.texts)
     seconds = time.perf_counter() - started
@@ -186,10 +220,11 @@ def _export_fp32(
     path: Path,
     options: ExportOptions,
     base_meta: dict[str, Any],
+    temperature: float,
 ) -> tuple[np.ndarray, list[Check]]:
     """Convert, save with provisional metadata, and gate against Keras, padding and batch
     size; returns the test scores and the checks."""
-    fp32 = convert(run.folder)
+    fp32 = convert(run.folder, temperature=temperature)
     set_metadata(fp32, run.contract, version=options.version, variant="fp32", extra=base_meta)
     onnx.save(fp32, path)
     model = SentimentModel.load(path)

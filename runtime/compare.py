@@ -18,7 +18,7 @@ import numpy as np
 
 from lstm_sentiment.runtime.errors import LstmSentimentError
 from lstm_sentiment.runtime.labels import LabelReader, label_text, order_labels
-from lstm_sentiment.runtime.metrics import agreement, binary_metrics
+from lstm_sentiment.runtime.metrics import agreement, binary_metrics, reliability
 from lstm_sentiment.runtime.model import SentimentModel
 from lstm_sentiment.runtime.readers import InputSpec, open_input
 from lstm_sentiment.runtime.signature import DEFAULT_LABELS
@@ -112,7 +112,10 @@ def compare_models(
             "path": str(model.path),
             "bytes": model.path.stat().st_size,
             "reviews_per_second": round(len(texts) / seconds, 1) if seconds else None,
-            **{k: metrics[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc")},
+            **{
+                k: metrics[k]
+                for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "ece", "brier")
+            },
             "confusion": metrics["confusion"],
         }
         if reference is None:
@@ -135,6 +138,8 @@ def render_table(report: dict[str, Any]) -> str:
         "recall",
         "F1",
         "ROC-AUC",
+        "ECE",
+        "Brier",
         "agree",
         "mean|Δp|",
         "max|Δp|",
@@ -151,6 +156,8 @@ def render_table(report: dict[str, Any]) -> str:
                 f"{m['recall']:.4f}",
                 f"{m['f1']:.4f}",
                 f"{m['roc_auc']:.4f}",
+                f"{m['ece']:.2%}",
+                f"{m['brier']:.4f}",
                 _share(m["agreement_with_first"]) if "agreement_with_first" in m else "-",
                 f"{m['mean_abs_dp']:.5f}" if "mean_abs_dp" in m else "-",
                 f"{m['max_abs_dp']:.4f}" if "max_abs_dp" in m else "-",
@@ -205,19 +212,13 @@ def plot_comparison(comparison: Comparison, path: Path) -> None:
     else:
         left.hist(scores[0], bins=50)
         left.set_title(f"{names[0]} scores")
-    edges = np.linspace(0, 1, 11)
     for name, s in zip(names, scores, strict=True):
-        bins = np.clip(np.digitize(s, edges) - 1, 0, 9)
-        centers, observed = [], []
-        for b in range(10):
-            chosen = bins == b
-            if chosen.any():
-                centers.append(float(s[chosen].mean()))
-                observed.append(float(labels[chosen].mean()))
-        right.plot(centers, observed, "-o", label=name)
-    right.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfectly calibrated")
-    right.set_xlabel("mean score in bin")
-    right.set_ylabel("share positive")
+        table = reliability(labels, s)  # the bins the ECE column is measured on
+        right.plot([r["confidence"] for r in table], [r["accuracy"] for r in table], "-o",
+                   label=name)  # fmt: skip
+    right.plot([0.5, 1], [0.5, 1], color="grey", linestyle=":", label="perfectly calibrated")
+    right.set_xlabel("probability of the predicted label (mean in bin)")
+    right.set_ylabel("share of labels right")
     right.set_title("reliability")
     right.legend()
     fig.suptitle(f"{', '.join(names)} on {_count(comparison.report['reviews'], 'labelled review')}")

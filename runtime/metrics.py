@@ -40,6 +40,56 @@ def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.nd
     return fpr, tpr
 
 
+CALIBRATION_BINS = 15  # as Guo et al. (ICML 2017) measure expected calibration error
+
+
+def reliability(
+    labels: np.ndarray, scores: np.ndarray, bins: int = CALIBRATION_BINS
+) -> list[dict[str, float]]:
+    """Reviews in ``bins`` equal-width bins of the predicted label's probability
+    (``max(p, 1 - p)``, from 0.5 to 1): each non-empty bin's count, mean probability and the
+    share of its labels predicted right (a calibrated model has the two equal)."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    predicted = scores >= 0.5
+    confidence = np.where(predicted, scores, 1 - scores)
+    right = predicted == labels
+    # Confidence lies in [0.5, 1]; map it onto [0, 1] so the bins cover only what can occur.
+    which = np.minimum(((confidence - 0.5) * 2 * bins).astype(int), bins - 1)
+    table = []
+    for b in range(bins):
+        chosen = which == b
+        if chosen.any():
+            table.append(
+                {
+                    "n": int(chosen.sum()),
+                    "confidence": float(confidence[chosen].mean()),
+                    "accuracy": float(right[chosen].mean()),
+                }
+            )
+    return table
+
+
+def expected_calibration_error(
+    labels: np.ndarray, scores: np.ndarray, bins: int = CALIBRATION_BINS
+) -> float:
+    """The count-weighted mean gap between confidence and accuracy over ``reliability``'s
+    bins (0 is perfectly calibrated); NaN for no reviews."""
+    table = reliability(labels, scores, bins)
+    n = sum(row["n"] for row in table)
+    if not n:
+        return float("nan")
+    return float(sum(row["n"] * abs(row["confidence"] - row["accuracy"]) for row in table) / n)
+
+
+def brier_score(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Mean squared difference between P(positive) and the 1/0 label; NaN for no reviews."""
+    labels = np.asarray(labels).astype(np.float64)
+    if not len(labels):
+        return float("nan")
+    return float(np.mean((np.asarray(scores, dtype=np.float64) - labels) ** 2))
+
+
 def accuracy(labels: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> float:
     """Share of reviews whose label (1/0, or True/False) the score gets right at
     ``threshold``; NaN for no reviews."""
@@ -71,7 +121,9 @@ def agreement(
 def binary_metrics(
     labels: np.ndarray, scores: np.ndarray, threshold: float = 0.5
 ) -> dict[str, Any]:
-    """Accuracy, precision, recall, F1, ROC-AUC and the confusion matrix.
+    """Accuracy, precision, recall, F1, ROC-AUC, the confusion matrix, and calibration:
+    expected calibration error (15 bins of the predicted label's probability, whatever the
+    threshold) and Brier score.
 
     A review is predicted positive when its score is >= ``threshold``.
     """
@@ -96,5 +148,7 @@ def binary_metrics(
         "recall": recall,
         "f1": f1,
         "roc_auc": roc_auc(labels, scores),
+        "ece": expected_calibration_error(labels, scores),
+        "brier": brier_score(labels, scores),
         "confusion": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
     }

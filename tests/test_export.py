@@ -258,3 +258,48 @@ def test_the_benchmark_only_times_models_exported_from_its_run(tmp_path):
     other = TextContract.from_texts(["a good film", "a bad film"], 10, 20, "last", 1)
     assert "not exported from this run" in exported_from(MODELS_DIR, other)
     assert "lacks lstm-sentiment-fp32.onnx" in exported_from(tmp_path, shipped)
+
+
+def test_the_fitted_temperature_undoes_a_known_miscalibration():
+    from lstm_sentiment.export.calibrate import calibration, fit_temperature, rescaled
+
+    rng = np.random.default_rng(1)
+    true_logits = rng.normal(0, 3, 50_000)
+    labels = rng.uniform(0, 1, true_logits.shape) < 1 / (1 + np.exp(-true_logits))
+    soft = 1 / (1 + np.exp(-true_logits * 0.5))  # underconfident, as distilled students are
+    assert fit_temperature(labels, soft) == pytest.approx(0.5, rel=0.05)
+    fitted = calibration(labels, soft)
+    assert fitted.after["ece"] < fitted.before["ece"] / 3
+    assert fitted.after["log_loss"] < fitted.before["log_loss"]
+    assert np.array_equal(rescaled(soft, fitted.temperature) >= 0.5, soft >= 0.5)
+    with pytest.raises(ValueError, match="both labels"):
+        fit_temperature(np.ones(10, dtype=bool), soft[:10])
+
+
+def test_the_export_puts_the_validation_temperature_into_every_file(
+    tiny_run, tiny_archive, tmp_path
+):
+    from lstm_sentiment.export.calibrate import rescaled
+
+    options = ExportOptions(validation_reviews=12, limit_per_label=6, mobile=False, allow_weak=True)
+    figures = export_release(tiny_run, tmp_path / "models", tiny_archive, options)
+    calibrated = figures["calibration"]
+    temperature = calibrated["temperature"]
+    assert calibrated["fitted_on"] == "validation reviews" and calibrated["reviews"] > 0
+    assert temperature != 1.0  # a tiny model is far from calibrated
+    expected = rescaled(keras_scores(tiny_run, TEXTS), temperature)
+    for variant in ("fp32", "text-fp32"):
+        model = SentimentModel.load(tmp_path / "models" / f"lstm-sentiment-{variant}.onnx")
+        assert model.metadata["calibration"]["temperature"] == temperature
+        if model.takes_text:
+            got = model.session.run(None, {"review": np.array(TEXTS, dtype=object)})[0]
+        else:
+            got = model.score_encoded([model.contract.encode(t) for t in TEXTS])
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert "temperature" in (tmp_path / "models" / CARD_FILE).read_text()
+    assert {"ece", "brier"} <= set(figures["fp32"])
+    uncalibrated = ExportOptions(validation_reviews=12, limit_per_label=6, mobile=False,
+                                 allow_weak=True, calibrate=False)  # fmt: skip
+    plain = export_release(tiny_run, tmp_path / "plain", tiny_archive, uncalibrated)
+    assert plain["calibration"] is None
+    assert plain["fp32"]["confusion"] == figures["fp32"]["confusion"]  # labels unchanged

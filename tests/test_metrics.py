@@ -68,3 +68,26 @@ def test_auc_equals_the_pairwise_definition_and_the_curve_area(pairs):
     fpr, tpr = roc_curve(labels, scores)
     assert (fpr[0], tpr[0], fpr[-1], tpr[-1]) == (0.0, 0.0, 1.0, 1.0)
     assert np.trapezoid(tpr, fpr) == pytest.approx(expected)
+
+
+def test_calibration_figures_by_hand():
+    from lstm_sentiment.runtime.metrics import brier_score, expected_calibration_error
+
+    labels = np.array([1, 0, 1, 0])
+    scores = np.array([0.9, 0.1, 0.2, 0.6])  # confidences 0.9, 0.9, 0.8, 0.6
+    assert brier_score(labels, scores) == pytest.approx((0.01 + 0.01 + 0.64 + 0.36) / 4)
+    # bins of width 1/30: {0.9, 0.9} both right, {0.8} wrong, {0.6} wrong
+    expected = (2 * abs(0.9 - 1) + abs(0.8 - 0) + abs(0.6 - 0)) / 4
+    assert expected_calibration_error(labels, scores) == pytest.approx(expected)
+
+
+def test_a_calibrated_model_has_a_small_error_and_an_overconfident_one_a_large():
+    from lstm_sentiment.runtime.metrics import expected_calibration_error
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 1, 200_000)
+    labels = rng.uniform(0, 1, p.shape) < p  # labels drawn with the stated probability
+    assert expected_calibration_error(labels, p) < 0.005
+    sharp = 1 / (1 + np.exp(-3 * np.log(p / (1 - p))))  # the same ranks, overconfident
+    assert expected_calibration_error(labels, sharp) > 0.08
+    assert math.isnan(expected_calibration_error(np.array([]), np.array([])))

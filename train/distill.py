@@ -74,12 +74,7 @@ def build_corpus(
     """Hold out validation reviews (unless ``validation`` gives them), then give every text
     its target: the label alone without a teacher (the textbook recipe), else the teacher's
     mix (scores reused from ``cache`` when made from the same data and config)."""
-    if validation is None:
-        val_idx, fit_idx = hold_out(len(labelled), config.validation_split, config.seed, 2)
-        val = [labelled[i] for i in np.sort(val_idx)]
-        fit = [labelled[i] for i in np.sort(fit_idx)]
-    else:
-        val, fit = list(validation), list(labelled)
+    val, fit = split_validation(config, labelled, validation)
     fit_texts = [r.text for r in fit]
     fit_labels = np.array([r.label for r in fit], dtype=np.float32)
     val_texts, val_short = [r.text for r in val], short_reviews(val)
@@ -112,6 +107,19 @@ def build_corpus(
         **({"suite": len(suite_texts)} if suite_texts else {}),
     }
     return Corpus(texts, targets, kinds, val_texts, val_labels, val_short, figures)
+
+
+def split_validation(
+    config: TrainConfig,
+    labelled: Sequence[imdb.Review],
+    validation: Sequence[imdb.Review] | None = None,
+) -> tuple[list[imdb.Review], list[imdb.Review]]:
+    """(validation, training) reviews: ``validation`` when the data brings its own, else the
+    config's seeded share of ``labelled``; the export finds a run's validation reviews so."""
+    if validation is not None:
+        return list(validation), list(labelled)
+    val_idx, fit_idx = hold_out(len(labelled), config.validation_split, config.seed, 2)
+    return [labelled[i] for i in np.sort(val_idx)], [labelled[i] for i in np.sort(fit_idx)]
 
 
 @dataclass

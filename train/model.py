@@ -68,3 +68,13 @@ def load_model(path: Any) -> Any:
     import keras
 
     return keras.saving.load_model(path, compile=False, safe_mode=True)
+
+
+def scale_logits(model: Any, temperature: float) -> None:
+    """Divide the model's logit by ``temperature`` in place, by scaling the weights of its
+    last layer (Dense(1, sigmoid)): the calibrated network is the same network, with no
+    operation added, and the sign of every logit, so every label at 0.5, is kept."""
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature!r}")
+    head = model.get_layer("positive")
+    head.set_weights([w / temperature for w in head.get_weights()])
