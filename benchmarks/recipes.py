@@ -8,7 +8,9 @@ models, on the 25,000 test reviews and on the short-review set cut from them.
 ``--textbook``, ``--release`` and each ``--also NAME=DIR`` are folders written by
 ``lstm-sentiment export``. For each
 model file: test accuracy, short-review accuracy (``train/short_texts.py``: the last two
-sentences of test reviews rated 1-2 or 9-10 stars), ``scorer batch`` reviews/s end to end
+sentences of test reviews rated 1-2 or 9-10 stars), the held-out part of the behavioural
+suite (``train/behaviour.py``: overall, negated negatives and positives, question and
+answer), ``scorer batch`` reviews/s end to end
 (CSV in and out, a fresh process, median of ``--repeats``), file size and the training
 minutes its metadata records. A teacher row for each teacher the release models name in
 their metadata trains it on the 25,000 labelled training reviews, then times its scoring in
@@ -33,8 +35,18 @@ from lstm_sentiment.export.machine import machine
 from lstm_sentiment.runtime.metrics import accuracy
 from lstm_sentiment.runtime.model import SentimentModel
 from lstm_sentiment.runtime.signature import VARIANTS
-from lstm_sentiment.train import imdb
+from lstm_sentiment.train import behaviour, imdb
 from lstm_sentiment.train.short_texts import short_reviews
+
+# The suite's columns: overall, then the capabilities the release recipe is weakest at.
+SUITE_COLUMNS = ("negated negative", "negated positive", "question and answer")
+
+
+def suite_figures(scorer: behaviour.Scorer) -> dict[str, float]:
+    """Pass rates on the held-out part of the behavioural suite."""
+    found = behaviour.cases(behaviour.load_suite(), "held_out")
+    figures = behaviour.score_cases(found, scorer)
+    return {"overall": figures["overall"], **{c: figures["capabilities"][c] for c in SUITE_COLUMNS}}
 
 
 def _or_dash(value: float, spec: str) -> str:
@@ -60,6 +72,7 @@ def model_row(
         "recipe": config.get("recipe", "textbook"),
         "test_accuracy": accuracy(test[1], model.score(test[0]), model.threshold),
         "short_accuracy": accuracy(short[1], model.score(short[0]), model.threshold),
+        "suite": suite_figures(lambda texts: model.score(list(texts))),
         "reviews_per_second": len(test[0]) / seconds,
         "megabytes": path.stat().st_size / 1e6,
         "training_minutes": training.get("seconds", float("nan")) / 60,
@@ -87,6 +100,7 @@ def teacher_row(
         "recipe": "teacher",
         "test_accuracy": accuracy(test[1], scores),
         "short_accuracy": accuracy(short[1], teacher.predict(short[0])),
+        "suite": suite_figures(lambda texts: teacher.predict(list(texts))),
         "reviews_per_second": len(test[0]) / seconds,
         "megabytes": float("nan"),
         "training_minutes": fit_seconds / 60,
@@ -140,11 +154,17 @@ def main() -> None:
                 )
                 print(f"  measured {rows[-1]['name']}", flush=True)
     print()
-    print("| model | test accuracy | short-review accuracy | reviews/s | MB | training minutes |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(
+        "| model | test accuracy | short-review accuracy | suite held-out | negated neg. / pos. "
+        "| Q&A | reviews/s | MB | training minutes |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
+        suite = row["suite"]
         print(
             f"| {row['name']} | {row['test_accuracy']:.2%} | {row['short_accuracy']:.2%} | "
+            f"{suite['overall']:.1%} | {suite['negated negative']:.1%} / "
+            f"{suite['negated positive']:.1%} | {suite['question and answer']:.1%} | "
             f"{row['reviews_per_second']:,.0f} | {_or_dash(row['megabytes'], '.2f')} | "
             f"{row['training_minutes']:.1f} |"
         )
