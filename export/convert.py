@@ -21,6 +21,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
+from lstm_sentiment.export.effects import add_token_effects
 from lstm_sentiment.export.lengths_pass import apply_lengths_pass
 from lstm_sentiment.runtime.contract import TextContract
 from lstm_sentiment.runtime.signature import IDS, OUTPUT
@@ -31,10 +32,15 @@ OPSET = 17
 
 
 def convert(
-    run_dir: str | Path, *, lengths_pass: bool = True, temperature: float = 1.0
+    run_dir: str | Path,
+    *,
+    lengths_pass: bool = True,
+    temperature: float = 1.0,
+    effects: bool = True,
 ) -> onnx.ModelProto:
     """The fp32 ONNX model of ``run_dir/model.keras``, rewritten by the lengths pass, its
-    logit divided by ``temperature`` (``export/calibrate.py``).
+    logit divided by ``temperature`` (``export/calibrate.py``), with the ``token_effects``
+    output (``export/effects.py``; it needs the lengths pass).
 
     ``lengths_pass=False`` gives the plain unmasked conversion, whose scores depend on the
     padding: useful only to show what the pass fixes.
@@ -66,6 +72,8 @@ def convert(
     if lengths_pass:
         apply_lengths_pass(model, IDS)
     _flatten_output(model)
+    if lengths_pass and effects:
+        add_token_effects(model)
     onnx.checker.check_model(model, full_check=True)
     return model
 

@@ -15,6 +15,7 @@ Keys (values are JSON unless noted), all prefixed ``lstm_sentiment.``:
 | ``evaluation`` | test-split figures of the Keras model that was exported |
 | ``exporter`` | versions of the export tools |
 | ``io`` | input and output names, types and shapes |
+| ``calibration`` | ``null`` or the temperature and the validation figures it was fitted on |
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from lstm_sentiment.runtime.contract import TextContract
 from lstm_sentiment.runtime.signature import (
     DEFAULT_LABELS,
     DEFAULT_THRESHOLD,
+    EFFECTS,
     META_PREFIX,
     Kind,
     io_description,
@@ -62,7 +64,7 @@ def set_metadata(
         "threshold": DEFAULT_THRESHOLD,
         "model_version": version,
         "variant": variant,
-        "io": io_description(Kind.IDS),
+        "io": io_description(Kind.IDS, EFFECTS in {o.name for o in model.graph.output}),
         **extra,
     }
     kept = [p for p in model.metadata_props if not p.key.startswith(META_PREFIX)]

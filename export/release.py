@@ -43,7 +43,13 @@ from lstm_sentiment.runtime.atomic import atomic_output
 from lstm_sentiment.runtime.contract import TextContract
 from lstm_sentiment.runtime.metrics import accuracy, agreement, binary_metrics
 from lstm_sentiment.runtime.model import SentimentModel
-from lstm_sentiment.runtime.signature import DEFAULT_THRESHOLD, VARIANTS, Kind, io_description
+from lstm_sentiment.runtime.signature import (
+    DEFAULT_THRESHOLD,
+    EFFECTS,
+    VARIANTS,
+    Kind,
+    io_description,
+)
 from lstm_sentiment.train.config import TrainConfig
 from lstm_sentiment.train.datasets import Dataset, ImdbData
 from lstm_sentiment.train.samplers import subset
@@ -274,7 +280,8 @@ def _describe_and_add_text_models(
         onnx.save(model, path)
         # The raw-text twin: the same file with the text contract as a graph in front.
         raw = raw_text_model(model, run.contract)
-        extra = {**extra, "io": io_description(Kind.TEXT)}
+        explains = EFFECTS in {o.name for o in raw.graph.output}
+        extra = {**extra, "io": io_description(Kind.TEXT, explains)}
         text_variant = f"text-{variant}"
         set_metadata(raw, run.contract, version=options.version, variant=text_variant, extra=extra)
         onnx.checker.check_model(raw, full_check=True)

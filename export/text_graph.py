@@ -47,7 +47,7 @@ from lstm_sentiment.runtime.contract import (
     TYPOGRAPHIC_APOSTROPHES,
     TextContract,
 )
-from lstm_sentiment.runtime.signature import IDS, TOKEN_COUNT
+from lstm_sentiment.runtime.signature import EFFECTS, IDS, TOKEN_COUNT, TOKENS
 from lstm_sentiment.runtime.signature import TEXT as TEXT_INPUT
 
 OPSET = 20  # RegexFullMatch; every op of the token-id graph means the same at 20 as at 17
@@ -262,6 +262,46 @@ def _rows() -> list[onnx.NodeProto]:
     ]
 
 
+def _token_strings() -> list[onnx.NodeProto]:
+    """``tokens`` [N, W]: the token as written (before lowercasing) at each id's position,
+    "" at the start id and the padding, so that an app can show what each effect belongs
+    to. Each raw column's index (plus 1) is scattered to its token's position, as the ids
+    are; 0 left there means no token, which reads the blank column appended at T."""
+    p, n = PREFIX, helper.make_node
+    return [
+        n("Reshape", [p + "t_1d", p + "minus_one"], [p + "t_vec"]),
+        n("ReduceMax", [p + "t_vec"], [p + "t"], keepdims=0),
+        n("Add", [p + "t", p + "one"], [p + "t_plus"]),
+        n("Range", [p + "one", p + "t_plus", p + "one"], [p + "columns_1"]),  # 1..T
+        n("Expand", [p + "columns_1", p + "nt"], [p + "column_of"]),
+        n(
+            "ConstantOfShape",
+            [p + "canvas_shape"],
+            [p + "index_canvas"],
+            value=helper.make_tensor(p + "i0", TensorProto.INT64, [1], [0]),
+        ),  # fmt: skip
+        n(
+            "ScatterElements",
+            [p + "index_canvas", p + "target", p + "column_of"],
+            [p + "index_scattered"],
+            axis=1,
+            reduction="add",
+        ),  # fmt: skip
+        n(
+            "Slice",
+            [p + "index_scattered", p + "zero_1d", p + "width_1d", p + "one_1d"],
+            [p + "index_body"],
+        ),  # fmt: skip
+        n("Greater", [p + "index_body", p + "zero"], [p + "has_token"]),
+        n("Sub", [p + "index_body", p + "one"], [p + "index_minus"]),
+        n("Where", [p + "has_token", p + "index_minus", p + "t"], [p + "index"]),
+        n("Concat", [p + "n_1d", p + "one_1d"], [p + "n1"], axis=0),
+        n("Expand", [p + "blank", p + "n1"], [p + "blank_col"]),
+        n("Concat", [p + "raw_tokens", p + "blank_col"], [p + "raw_plus"], axis=1),
+        n("GatherElements", [p + "raw_plus", p + "index"], [p + "token_strings"], axis=1),
+    ]
+
+
 def text_only_model(contract: TextContract) -> onnx.ModelProto:
     """The pre-processing graph alone: ``review`` -> ``token_ids`` (for tests and debugging)."""
     graph = helper.make_graph(
@@ -283,10 +323,12 @@ def raw_text_model(token_model: onnx.ModelProto, contract: TextContract) -> onnx
     model.CopyFrom(token_model)
     graph = model.graph
     (old_input,) = [i for i in graph.input if i.name == IDS]
-    (old_output,) = graph.output
-    inner = "tx_scores_plus"
+    old_output = graph.output[0]
+    explains = EFFECTS in [o.name for o in graph.output]
+    inner, inner_effects = "tx_scores_plus", "tx_effects_plus"
+    renamed = {old_output.name: inner, EFFECTS: inner_effects}
     for node in graph.node:
-        node.output[:] = [inner if o == old_output.name else o for o in node.output]
+        node.output[:] = [renamed.get(o, o) for o in node.output]
     guard = [
         helper.make_node(
             "Constant",
@@ -305,6 +347,8 @@ def raw_text_model(token_model: onnx.ModelProto, contract: TextContract) -> onnx
         helper.make_node("Concat", [TEXT_INPUT, "tx_extra"], ["tx_reviews_plus"], axis=0),
     ]
     nodes = guard + text_graph_nodes(contract, source="tx_reviews_plus")
+    if explains:
+        nodes += _token_strings()
     graph.input.remove(old_input)
     graph.input.insert(0, helper.make_tensor_value_info(TEXT_INPUT, TensorProto.STRING, ["batch"]))
     for node in reversed(nodes):
@@ -320,7 +364,25 @@ def raw_text_model(token_model: onnx.ModelProto, contract: TextContract) -> onnx
             helper.make_node("Cast", ["tx_length_n"], [TOKEN_COUNT], to=TensorProto.INT32),
         ]
     )
-    graph.output.append(helper.make_tensor_value_info(TOKEN_COUNT, TensorProto.INT32, ["batch"]))
+    outputs = [
+        graph.output[0],
+        helper.make_tensor_value_info(TOKEN_COUNT, TensorProto.INT32, ["batch"]),
+    ]
+    if explains:
+        graph.node.extend(
+            [
+                helper.make_node("Slice", [inner_effects, "tx_guard_zero", "tx_in_n"], [EFFECTS]),
+                helper.make_node(
+                    "Slice", [PREFIX + "token_strings", "tx_guard_zero", "tx_in_n"], [TOKENS]
+                ),
+            ]
+        )
+        outputs += [
+            helper.make_tensor_value_info(EFFECTS, TensorProto.FLOAT, ["batch", "time"]),
+            helper.make_tensor_value_info(TOKENS, TensorProto.STRING, ["batch", "time"]),
+        ]
+    del graph.output[:]
+    graph.output.extend(outputs)
     others = {o.domain: o.version for o in model.opset_import if o.domain not in ("", "ai.onnx")}
     return _with_opsets(model, others)
 

@@ -139,6 +139,23 @@ def tokenize(text: str, version: int = 1) -> list[str]:
     return _TOKEN.findall(text)
 
 
+def token_spans(text: str, version: int = 1) -> list[tuple[int, int]]:
+    """Where each of ``tokenize(text, version)``'s tokens is written in ``text``: ``(start,
+    end)`` character offsets, so that the token is ``text[start:end]`` as written (before
+    lowercasing and the apostrophe rules). Rules 1 and 2's steps map every character to one
+    character, so offsets into the prepared text are offsets into ``text``."""
+    if version >= 2 and not text.isascii():
+        text = text.translate(_APOSTROPHES)
+    text = ascii_lower(text)
+    if version >= 3 and "&" in text:
+        scanner = _SCANNER_V3
+    elif "<br" in text:
+        scanner = _SCANNER
+    else:
+        return [m.span() for m in _TOKEN.finditer(text)]
+    return [m.span(1) for m in scanner.finditer(text) if m.group(1)]
+
+
 def count_tokens(texts: Iterable[str], version: int = 1) -> Counter[str]:
     """Token frequencies over ``texts``, the input to ``build_vocabulary``."""
     counts: Counter[str] = Counter()

@@ -36,6 +36,7 @@ from lstm_sentiment.runtime.readers import NO_WORDS, check_text, has_words
 from lstm_sentiment.runtime.signature import (
     DEFAULT_LABELS,
     DEFAULT_THRESHOLD,
+    EFFECTS,
     FLOAT,
     IDS,
     INT32,
@@ -125,6 +126,19 @@ class SentimentModel:
         return cls(path, session, metadata["contract"], metadata, active, kind)
 
     @property
+    def explains(self) -> bool:
+        """Whether the file gives per-word effects in its scoring pass (``token_effects``)."""
+        return EFFECTS in {o.name for o in self.session.get_outputs()}
+
+    def require_effects(self) -> None:
+        if not self.explains:
+            raise ModelError(
+                f"{self.path} cannot give word effects in its scoring pass (it has no "
+                f"'{EFFECTS}' output: exported by an older lstm-sentiment); export it again, "
+                "or explain by occlusion"
+            )
+
+    @property
     def threshold(self) -> float:
         return float(self.metadata.get("threshold", DEFAULT_THRESHOLD))
 
@@ -179,6 +193,74 @@ class SentimentModel:
 
         _in_sorted_batches([len(ids) for ids in encoded], batch_size, workers, run)
         return scores
+
+    def effects_encoded(
+        self, encoded: Sequence[np.ndarray], batch_size: int = DEFAULT_BATCH, workers: int = 1
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``score_encoded``'s scores, and each review's ``token_effects`` (one per id)."""
+        self.require_effects()
+        scores = np.empty(len(encoded), dtype=np.float32)
+        effects: list[np.ndarray] = [np.zeros(0, np.float32)] * len(encoded)
+
+        def run(rows: np.ndarray) -> None:
+            batch, lengths = pad_batch([encoded[i] for i in rows])
+            scores[rows], found = self.session.run([OUTPUT, EFFECTS], {IDS: batch})
+            for row, length, values in zip(rows, lengths, found, strict=True):
+                effects[row] = values[:length]
+
+        _in_sorted_batches([len(ids) for ids in encoded], batch_size, workers, run)
+        return scores, effects
+
+    def effects_texts(
+        self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH, workers: int = 1
+    ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """``score_texts``' scores and id counts, and each review's ``token_effects``."""
+        self.require_effects()
+        scores = np.empty(len(texts), dtype=np.float32)
+        counts = np.empty(len(texts), dtype=np.int32)
+        effects: list[np.ndarray] = [np.zeros(0, np.float32)] * len(texts)
+
+        def run(rows: np.ndarray) -> None:
+            batch = np.array([texts[i] for i in rows], dtype=object)
+            fetched = self.session.run([OUTPUT, TOKEN_COUNT, EFFECTS], {TEXT: batch})
+            scores[rows], counts[rows] = fetched[0], fetched[1]
+            for row, count, values in zip(rows, fetched[1], fetched[2], strict=True):
+                effects[row] = values[:count]
+
+        _in_sorted_batches([len(t) for t in texts], batch_size, workers, run)
+        return scores, counts, effects
+
+    def explain(
+        self,
+        texts: Sequence[str],
+        top: int | None = 5,
+        method: str = "pass",
+        threshold: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """``predict``'s records, each with an ``explanation``: the ``top`` words (all with
+        None) that moved its score most, as ``word``, ``start``, ``end`` and ``effect``
+        (``runtime/explain.py``; ``method`` is ``pass`` or ``occlusion``). A review with no
+        score has the explanation None."""
+        from lstm_sentiment.runtime import explain
+
+        chosen = explain.Method(method)
+        if top is not None and top < 1:
+            raise ValueError(f"top must be at least 1, got {top}")
+        texts = list(texts)
+        records = self.predict(texts, threshold)
+        if chosen is explain.Method.OCCLUSION:
+            for record in records:
+                words = explain.by_occlusion(self, record["text"], top)
+                record["explanation"] = None if record["error"] else [w.as_dict() for w in words]
+            return records
+        if self.takes_text:
+            _, _, rows = self.effects_texts(texts)
+        else:
+            _, rows = self.effects_encoded([self.contract.encode(t) for t in texts])
+        for record, row in zip(records, rows, strict=True):
+            words = explain.from_pass(record["text"], row, self.contract, top)
+            record["explanation"] = None if record["error"] else [w.as_dict() for w in words]
+        return records
 
     @overload
     def score(self, texts: str, batch_size: int = DEFAULT_BATCH) -> float: ...

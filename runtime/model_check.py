@@ -27,7 +27,7 @@ from enum import Enum
 from pathlib import Path
 
 from lstm_sentiment.runtime.errors import LstmSentimentError
-from lstm_sentiment.runtime.signature import SIGNATURES, Kind
+from lstm_sentiment.runtime.signature import OPTIONAL_OUTPUTS, SIGNATURES, Kind
 
 ALLOWED_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "com.microsoft"}
 MAX_DEPTH = 16  # subgraph nesting we are willing to follow
@@ -381,7 +381,13 @@ def signature_of(path: Path, inputs: list[ValueInfo], outputs: list[ValueInfo]) 
         [(v.name, v.elem_type, v.rank) for v in outputs],
     )
     for kind, (want_in, want_out) in SIGNATURES.items():
-        if _matches(found[0], want_in) and _matches(found[1], want_out):
+        required, extra = found[1][: len(want_out)], found[1][len(want_out) :]
+        optional = OPTIONAL_OUTPUTS[kind]
+        if (
+            _matches(found[0], want_in)
+            and _matches(required, want_out)
+            and _matches(extra, optional[: len(extra)])
+        ):
             return kind
     described = "; ".join(
         f"{' + '.join(n for n, _, _ in ins)} -> {' + '.join(n for n, _, _ in outs)}"
@@ -392,7 +398,8 @@ def signature_of(path: Path, inputs: list[ValueInfo], outputs: list[ValueInfo]) 
     raise ModelCheckError(
         f"{path} has inputs [{', '.join(shown)}] and outputs [{', '.join(shown_out)}]; "
         f"expected one of: {described} (token_ids int32 rank 2, review string rank 1, "
-        "positive_probability float32 rank 1, token_count int32 rank 1)"
+        "positive_probability float32 rank 1, token_count int32 rank 1; then optionally "
+        "token_effects float32 rank 2 and, after a review input, tokens string rank 2)"
     )
 
 

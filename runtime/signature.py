@@ -19,6 +19,9 @@ IDS = "token_ids"  # int32 [batch, time], post-padded with 0
 TEXT = "review"  # string [batch]
 OUTPUT = "positive_probability"  # float32 [batch]
 TOKEN_COUNT = "token_count"  # int32 [batch]: ids per review, start id included
+# Optional outputs (files exported since contract version 3 have them; export/effects.py):
+EFFECTS = "token_effects"  # float32 [batch, time]: the logit's change at each id
+TOKENS = "tokens"  # string [batch, time], raw-text models: each id's token as written
 
 
 class Kind(str, Enum):
@@ -33,15 +36,28 @@ SIGNATURES: dict[Kind, tuple[list[tuple[str, int, int]], list[tuple[str, int, in
     Kind.IDS: ([(IDS, INT32, 2)], [(OUTPUT, FLOAT, 1)]),
     Kind.TEXT: ([(TEXT, STRING, 1)], [(OUTPUT, FLOAT, 1), (TOKEN_COUNT, INT32, 1)]),
 }
+# What a file may add after those: word-level explanations.
+OPTIONAL_OUTPUTS: dict[Kind, list[tuple[str, int, int]]] = {
+    Kind.IDS: [(EFFECTS, FLOAT, 2)],
+    Kind.TEXT: [(EFFECTS, FLOAT, 2), (TOKENS, STRING, 2)],
+}
 _TYPE_NAMES = {INT32: "int32", FLOAT: "float32", STRING: "string"}
 
 
-_SHAPES = {IDS: ["batch", "time"], TEXT: ["batch"], OUTPUT: ["batch"], TOKEN_COUNT: ["batch"]}
+_SHAPES = {
+    IDS: ["batch", "time"],
+    TEXT: ["batch"],
+    OUTPUT: ["batch"],
+    TOKEN_COUNT: ["batch"],
+    EFFECTS: ["batch", "time"],
+    TOKENS: ["batch", "time"],
+}
 
 
-def io_description(kind: Kind) -> dict[str, dict[str, object]]:
+def io_description(kind: Kind, explains: bool = True) -> dict[str, dict[str, object]]:
     """The ``io`` metadata of a model of ``kind``: names, types and symbolic shapes."""
     inputs, outputs = SIGNATURES[kind]
+    outputs = outputs + (OPTIONAL_OUTPUTS[kind] if explains else [])
 
     def describe(name: str, elem: int, rank: int) -> dict[str, object]:
         return {"name": name, "type": _TYPE_NAMES[elem], "shape": _SHAPES[name]}
@@ -66,6 +82,7 @@ META_KEYS = (
     "evaluation",
     "exporter",
     "io",
+    "calibration",
 )
 DEFAULT_LABELS = ("negative", "positive")  # below, and at or above, the threshold
 DEFAULT_THRESHOLD = 0.5

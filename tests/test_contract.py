@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -283,3 +284,33 @@ def test_any_contract_round_trips_through_json(texts, size, max_length, keep):
     assert loaded == built
     for text in texts:
         assert loaded.encode(text).tolist() == built.encode(text).tolist()
+
+
+SPAN_TEXTS = [
+    "Don\u2019t miss it<br />REALLY, it's GREAT!",
+    "caf\u00e9 \u212a\u00dfx I don&#39;t &amp; rock&rsquo;n&#x2BC;roll a&lt;br /&gt;b",
+    "\U0001f600 emoji\u0130 ok\u2019",
+    "",
+]
+
+
+@pytest.mark.parametrize("version", tc.VERSIONS)
+def test_token_spans_point_at_each_token_as_written(version):
+    for text in SPAN_TEXTS:
+        spans = tc.token_spans(text, version)
+        tokens = tokenize(text, version)
+        assert len(spans) == len(tokens)
+        for (start, end), token in zip(spans, tokens, strict=True):
+            written = text[start:end]
+            assert tokenize(written, version) == [token], (written, token)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(st.sampled_from(list("aB1'\u2019 <br/>&#39;x;\u00e9\U0001f600")), max_size=40))
+def test_token_spans_agree_with_tokenize_on_any_text(text):
+    for version in tc.VERSIONS:
+        spans = tc.token_spans(text, version)
+        assert [tokenize(text[s:e], version) for s, e in spans] == [
+            [t] for t in tokenize(text, version)
+        ]
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))

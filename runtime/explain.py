@@ -1,0 +1,107 @@
+"""Why a review got its score: the words that moved it most.
+
+    from lstm_sentiment.runtime.model import SentimentModel
+    model = SentimentModel.load("fp32")
+    model.explain(["Not bad at all, a fine film."], top=3)
+    # [{'text': ..., 'score': 0.93, 'label': 'positive', 'error': '',
+    #   'explanation': [{'word': 'fine', 'start': 16, 'end': 20, 'effect': 1.84}, ...]}]
+
+Two methods, one shape of result (``word`` exactly as written, ``start``/``end``
+character offsets with ``text[start:end] == word``, ``effect`` in the score's logit, above 0
+toward the positive label):
+
+- ``pass`` (the default): one pass of the model gives, at every word, the logit the review
+  would have if it ended there (the ``token_effects`` output, ``export/effects.py``); a
+  word's effect is how much reading it changed that logit. As cheap as scoring. Files
+  exported before it existed cannot give it.
+- ``occlusion`` (exact): each word removed in turn and the review scored again; its effect is
+  how much the logit drops without it. One review of n words costs n + 1 reviews' scoring:
+  for a person reading one review, not for a file. Works with every model.
+
+``benchmarks/faithfulness.py`` measures how well each method finds the words that matter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from enum import Enum
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lstm_sentiment.runtime.contract import TextContract, token_spans
+
+if TYPE_CHECKING:
+    from lstm_sentiment.runtime.model import SentimentModel
+
+_EDGE = 1e-7  # float32 probabilities of 0 or 1 have no finite logit
+
+
+class Method(str, Enum):
+    PASS = "pass"
+    OCCLUSION = "occlusion"
+
+
+@dataclass(frozen=True)
+class WordEffect:
+    word: str
+    start: int
+    end: int
+    effect: float
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def logit(scores: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(scores, dtype=np.float64), _EDGE, 1 - _EDGE)
+    return np.log(p) - np.log1p(-p)
+
+
+def kept_spans(text: str, contract: TextContract, kept: int) -> list[tuple[int, int]]:
+    """The spans of the ``kept`` tokens the model read, in order: those the contract's
+    truncation keeps (the last ones under ``keep="last"``)."""
+    spans = token_spans(text, contract.version)
+    if len(spans) <= kept:
+        return spans
+    return spans[-kept:] if contract.keep == "last" else spans[:kept]
+
+
+def strongest(
+    text: str, spans: Sequence[tuple[int, int]], effects: Sequence[float], top: int | None
+) -> list[WordEffect]:
+    """The ``top`` words by the size of their effect (all with None), strongest first;
+    equal sizes keep the review's order."""
+    order = sorted(range(len(spans)), key=lambda i: -abs(effects[i]))
+    if top is not None:
+        order = order[:top]
+    words = []
+    for i in order:
+        start, end = spans[i]
+        words.append(WordEffect(text[start:end], start, end, round(float(effects[i]), 4)))
+    return words
+
+
+def from_pass(
+    text: str, row: np.ndarray, contract: TextContract, top: int | None
+) -> list[WordEffect]:
+    """``top`` words of one review from its ``token_effects`` row (one value per id, the
+    start id first)."""
+    spans = kept_spans(text, contract, len(row) - 1)
+    return strongest(text, spans, row[1:], top)
+
+
+def by_occlusion(model: SentimentModel, text: str, top: int | None) -> list[WordEffect]:
+    """``top`` words of one review by occlusion: each word's span replaced by a space (which
+    keeps its neighbours apart) and the review scored again."""
+    contract = model.contract
+    spans = kept_spans(text, contract, contract.max_length - 1)  # words it never reads: 0
+    if not spans:
+        return []
+    variants = [text] + [text[:start] + " " + text[end:] for start, end in spans]
+    logits = logit(model.score(variants))
+    # A variant with no word left has no score (NaN): its word carried the whole review.
+    whole = logits[0]
+    without = np.where(np.isnan(logits[1:]), 0.0, logits[1:])
+    return strongest(text, spans, whole - without, top)
