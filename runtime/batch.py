@@ -50,6 +50,8 @@ class BatchOptions:
     output_format: str | None = None
     workers: int | None = None  # batches run at once (default: see parallelism())
     threshold: float | None = None  # score -> label; default: the model's own
+    explain: int | None = None  # give each scored record its this many strongest words
+    explain_method: str = "pass"  # or "occlusion" (runtime/explain.py)
 
 
 MAX_DEFAULT_WORKERS = 4
@@ -117,44 +119,84 @@ def score_file(
         from lstm_sentiment.runtime.model import SentimentModel
 
         model = SentimentModel.load(options.model, options.provider, threads)
+    if options.explain is not None and options.explain_method == "pass":
+        model.require_effects()  # before anything is written
     summary = Summary(provider=model.provider, model=str(model.path))
     fmt = output_format(output, options.output_format)
     rule = model.label_rule(options.threshold)
     summary.positive_label = rule.positive
     with (
         open_input(spec) as source,
-        open_output(output, fmt) as writer,
+        open_output(output, fmt, options.explain is not None) as writer,
         ThreadPoolExecutor(max_workers=1) as pool,
     ):
         pending: tuple[list[Record], list[str], Future[Any]] | None = None
         for window in _windows(iter(source), options.window):
+            effects = options.explain is not None and options.explain_method == "pass"
             if model.takes_text:  # the contract runs in the graph, which also counts the ids
                 errors = [record.error for record in window]
                 texts = [r.text or "" for r, e in zip(window, errors, strict=True) if not e]
-                future = pool.submit(model.score_texts, texts, options.batch_size, workers)
+                future = pool.submit(
+                    _score_texts, model, texts, options.batch_size, workers, effects
+                )
             else:
                 errors, encoded = _encode(window, model)
-                future = pool.submit(_score_ids, model, encoded, options.batch_size, workers)
+                future = pool.submit(
+                    _score_ids, model, encoded, options.batch_size, workers, effects
+                )
             if pending is not None:
-                _write(writer, *pending, summary, rule, source)
+                _write(writer, *pending, summary, rule, source, _explainer(model, options))
             pending = (window, errors, future)
             _check_errors(summary, errors, options.max_errors)
             if progress is not None:
                 progress(*source.progress())
         if pending is not None:
-            _write(writer, *pending, summary, rule, source)
+            _write(writer, *pending, summary, rule, source, _explainer(model, options))
         _check_errors(summary, [], options.max_errors)  # errors found only while scoring
         summary.notes = source.notes
     summary.seconds = time.perf_counter() - started
     return summary
 
 
+Scored = tuple["np.ndarray", "np.ndarray | None", "list[np.ndarray] | None"]
+
+
 def _score_ids(
-    model: SentimentModel, encoded: list[np.ndarray], batch_size: int, workers: int
-) -> tuple[np.ndarray, None]:
-    """A token-id model's scores, shaped like ``score_texts``' (no id counts: the Python
-    encoder already turned reviews without words into error records)."""
-    return model.score_encoded(encoded, batch_size, workers), None
+    model: SentimentModel, encoded: list[np.ndarray], batch_size: int, workers: int, effects: bool
+) -> Scored:
+    """A token-id model's scores (no id counts: the Python encoder already turned reviews
+    without words into error records), and their token effects if asked for."""
+    if effects:
+        scores, rows = model.effects_encoded(encoded, batch_size, workers)
+        return scores, None, rows
+    return model.score_encoded(encoded, batch_size, workers), None, None
+
+
+def _score_texts(
+    model: SentimentModel, texts: list[str], batch_size: int, workers: int, effects: bool
+) -> Scored:
+    """A raw-text model's scores and id counts, and their token effects if asked for."""
+    if effects:
+        return model.effects_texts(texts, batch_size, workers)
+    return (*model.score_texts(texts, batch_size, workers), None)
+
+
+Explainer = Callable[[str, "np.ndarray | None"], "list[dict[str, Any]]"]
+
+
+def _explainer(model: SentimentModel, options: BatchOptions) -> Explainer | None:
+    """How a scored record gets its explanation: from its row of token effects (one pass)
+    or by occlusion; None without ``--explain``."""
+    if options.explain is None:
+        return None
+    from lstm_sentiment.runtime import explain
+
+    top = options.explain
+    if options.explain_method == explain.Method.OCCLUSION.value:
+        return lambda text, _: [w.as_dict() for w in explain.by_occlusion(model, text, top)]
+    return lambda text, row: [
+        w.as_dict() for w in explain.from_pass(text, row, model.contract, top)
+    ]
 
 
 def _encode(window: list[Record], model: SentimentModel) -> tuple[list[str], list[np.ndarray]]:
@@ -204,26 +246,32 @@ def _write(
     summary: Summary,
     rule: LabelRule,
     source: RecordSource,
+    explainer: Explainer | None,
 ) -> None:
     # A raw-text model also returns each review's id count; 1 means no word it reads.
-    all_scores, all_counts = future.result()
+    all_scores, all_counts, all_effects = future.result()
     scores = iter(all_scores)
     counts = None if all_counts is None else iter(all_counts)
+    effects = None if all_effects is None else iter(all_effects)
     rows = []
     for record, error in zip(window, errors, strict=True):
         summary.rows += 1
         if not error and counts is not None and not has_words(next(counts)):
             next(scores)
+            if effects is not None:
+                next(effects)
             error = NO_WORDS
         if error:
             summary.errors += 1
             if len(summary.first_errors) < 5:
                 summary.first_errors.append(f"{record.where} (id {record.id}): {error}")
-            rows.append((record.id, None, None, error, record.kept))
+            rows.append((record.id, None, None, error, record.kept, None))
             continue
         score = float(next(scores))
         label = rule(score)
         summary.scored += 1
         summary.positive += label == rule.positive
-        rows.append((record.id, score, label, "", record.kept))
+        row = None if effects is None else next(effects)
+        words = None if explainer is None else explainer(record.text or "", row)
+        rows.append((record.id, score, label, "", record.kept, words))
     writer.write(rows, source.kept_columns, source.kept_types)

@@ -33,6 +33,7 @@ from lstm_sentiment.runtime.console import (
     run,
 )
 from lstm_sentiment.runtime.errors import EXIT_FAILED_INPUTS, EXIT_ROW_ERRORS
+from lstm_sentiment.runtime.explain import Method
 from lstm_sentiment.runtime.formats import FORMATS, InputFormat, OutputFormat
 from lstm_sentiment.runtime.jobs import Engine, JobOptions, JobSummary, default_output, is_job
 from lstm_sentiment.runtime.jobs import score as score_inputs
@@ -174,6 +175,15 @@ AddressOption = Annotated[
         "instance on this machine."
     ),
 ]
+ExplainMethodOption = Annotated[
+    Method,
+    typer.Option(
+        help="How word effects are found: pass (the model's own scoring pass gives the "
+        "logit after every word; as cheap as scoring, needs a file exported with it) or "
+        "occlusion (each word removed in turn and the review scored again: exact, n + 1 "
+        "scorings for n words).",
+    ),
+]
 ResumeOption = Annotated[
     bool,
     typer.Option(
@@ -206,15 +216,28 @@ def batch(
     engine: EngineOption = Engine.LOCAL,
     address: AddressOption = None,
     resume: ResumeOption = True,
+    explain: Annotated[
+        int | None,
+        typer.Option(
+            help="Give every scored record an 'explanation': the K words that moved its score "
+            "most, each with word, start, end (character offsets) and effect (on the "
+            "logit; above 0 toward the positive label).",
+            metavar="K",
+            show_default=False,
+        ),
+    ] = None,
+    explain_method: ExplainMethodOption = Method.PASS,
 ) -> None:
     """Score every record of INPUTS: one output record per input record, in input order, with
     id, score (probability of positive), label and error. Several inputs go into an output
     folder, one file each, on this machine or a Ray cluster (--engine ray)."""
     out_format = choice_value(output_format)
     keep = None if keep_columns is None else _keep(keep_columns)
+    if explain is not None and explain < 1:
+        raise fail(f"--explain takes how many words to give each record (1 or more), not {explain}")
     batch = BatchOptions(
         model, choice_value(provider), batch_size, window, threads, max_errors, out_format,
-        workers, threshold,
+        workers, threshold, explain, choice_value(explain_method),
     )  # fmt: skip
     read = ReadOptions(choice_value(input_format), delimiter, encoding, text_column, id_column,
                        None, keep)  # fmt: skip
@@ -258,15 +281,38 @@ def score(
             "are null, with the reason in error, for a review with no word the model reads).",
         ),
     ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Show why: the review with each word coloured by its effect (green toward "
+            "positive, red toward negative), then the strongest words; with --json an "
+            "'explanation' list (word, start, end, effect).",
+        ),
+    ] = False,
+    explain_method: ExplainMethodOption = Method.OCCLUSION,
+    top: Annotated[
+        int, typer.Option(min=1, help="With --explain: how many of the strongest words to list.")
+    ] = 5,
 ) -> None:
     """Score reviews typed on the command line: each one's score (probability of positive)
     and label, a line each. Exit code 3 when some review has no word the model reads."""
     given = _expand_stdin(texts, _stdin_reviews()) if "-" in texts else texts
     loaded = _load(model, choice_value(provider))
-    scored = loaded.predict(given, threshold)
+    if explain:
+        _require_effects(loaded, choice_value(explain_method))
+        scored = loaded.explain(given, None, choice_value(explain_method), threshold)
+    else:
+        scored = loaded.predict(given, threshold)
     if as_json:
         for item in scored:
+            if explain and item["explanation"] is not None:
+                item["explanation"] = item["explanation"][:top]
             typer.echo(json.dumps(item, ensure_ascii=False))
+    elif explain:
+        from lstm_sentiment.runtime.show import show_explained
+
+        show_explained(scored, loaded.labels, top)
     else:
         width = max(len(name) for name in loaded.labels)
         for item in scored:
@@ -277,6 +323,16 @@ def score(
                 typer.echo(f"{item['score']:6.4f}  {item['label']:<{width}}  {text}")
     if any(item["error"] for item in scored):
         raise typer.Exit(EXIT_ROW_ERRORS)
+
+
+def _require_effects(model: Any, method: str) -> None:
+    from lstm_sentiment.runtime.errors import ModelError
+
+    if method == "pass":
+        try:
+            model.require_effects()
+        except ModelError as error:
+            raise fail(str(error)) from None
 
 
 def _stdin_reviews() -> list[str]:

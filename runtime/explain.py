@@ -28,17 +28,18 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy loads with the model, not with the CLI's --help, which names Method
+    import numpy as np
 
-from lstm_sentiment.runtime.contract import TextContract, token_spans
-
-if TYPE_CHECKING:
+    from lstm_sentiment.runtime.contract import TextContract
     from lstm_sentiment.runtime.model import SentimentModel
 
 _EDGE = 1e-7  # float32 probabilities of 0 or 1 have no finite logit
 
 
 class Method(str, Enum):
+    """How word effects are found (the module docstring)."""
+
     PASS = "pass"
     OCCLUSION = "occlusion"
 
@@ -55,6 +56,8 @@ class WordEffect:
 
 
 def logit(scores: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     p = np.clip(np.asarray(scores, dtype=np.float64), _EDGE, 1 - _EDGE)
     return np.log(p) - np.log1p(-p)
 
@@ -62,6 +65,8 @@ def logit(scores: np.ndarray) -> np.ndarray:
 def kept_spans(text: str, contract: TextContract, kept: int) -> list[tuple[int, int]]:
     """The spans of the ``kept`` tokens the model read, in order: those the contract's
     truncation keeps (the last ones under ``keep="last"``)."""
+    from lstm_sentiment.runtime.contract import token_spans
+
     spans = token_spans(text, contract.version)
     if len(spans) <= kept:
         return spans
@@ -99,6 +104,8 @@ def by_occlusion(model: SentimentModel, text: str, top: int | None) -> list[Word
     spans = kept_spans(text, contract, contract.max_length - 1)  # words it never reads: 0
     if not spans:
         return []
+    import numpy as np
+
     variants = [text] + [text[:start] + " " + text[end:] for start, end in spans]
     logits = logit(model.score(variants))
     # A variant with no word left has no score (NaN): its word carried the whole review.

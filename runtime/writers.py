@@ -2,9 +2,11 @@
 
 Every output record has ``id``, ``score`` (P(positive), empty/null on error), ``label``
 (``positive``/``negative`` by the model's threshold, empty/null on error) and ``error``
-(empty when scored), then the input columns asked for with ``--keep-columns`` (renamed
-``input_NAME`` where a name is one of those four). A file output appears at its path only
-when the run succeeds.
+(empty when scored); with ``--explain``, ``explanation`` (the words that moved the score
+most, each ``{word, start, end, effect}``: a list in JSON Lines and Parquet, that list as
+JSON text in CSV and TSV, empty/null on error); then the input columns asked for with
+``--keep-columns`` (renamed ``input_NAME`` where a name is one of those). A file output
+appears at its path only when the run succeeds.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from lstm_sentiment.runtime.errors import LstmSentimentError
 from lstm_sentiment.runtime.formats import OUTPUT_FORMATS, output_format_of
 
 COLUMNS = ("id", "score", "label", "error")
+EXPLANATION = "explanation"
 
 
 class OutputError(LstmSentimentError):
@@ -45,12 +48,14 @@ def output_format(path: str, requested: str | None) -> str:
     return found
 
 
-Row = tuple[Any, float | None, str | None, str, tuple[Any, ...]]
+# (id, score, label, error, kept values, explanation: a list of word dicts or None)
+Row = tuple[Any, float | None, str | None, str, tuple[Any, ...], list[dict[str, Any]] | None]
 
 
 def kept_names(columns: Sequence[str]) -> list[str]:
     """Output names of kept input columns: ``input_NAME`` where NAME is an output column."""
-    return [f"input_{name}" if name in COLUMNS else name for name in columns]
+    taken = (*COLUMNS, EXPLANATION)
+    return [f"input_{name}" if name in taken else name for name in columns]
 
 
 class Writer:
@@ -59,6 +64,7 @@ class Writer:
     gives the Arrow types of those the input typed (only the Parquet writer uses them)."""
 
     kept: list[str] | None = None
+    explains: bool = False  # an explanation column after error
 
     def write(
         self, rows: Sequence[Row], kept: Sequence[str] = (), types: Mapping[str, Any] | None = None
@@ -68,7 +74,11 @@ class Writer:
     def _columns(self, kept: Sequence[str]) -> list[str]:
         if self.kept is None:
             self.kept = kept_names(kept)
-        return [*COLUMNS, *self.kept]
+        return [*COLUMNS, *([EXPLANATION] if self.explains else []), *self.kept]
+
+    @property
+    def _fixed(self) -> int:
+        return len(COLUMNS) + self.explains
 
     def _values(self, row: Row) -> tuple[Any, ...]:
         """A row's kept values, as many as the columns fixed by the first write."""
@@ -100,10 +110,11 @@ class _CsvWriter(Writer):
     ) -> None:
         self._header(kept)
         for row in rows:
-            ident, score, label, error, _ = row
+            ident, score, label, error, _, words = row
             shown = "" if score is None else f"{score:.6f}"
             extra = [_as_text(v) for v in self._values(row)]
-            self.writer.writerow([ident, shown, label or "", error, *extra])
+            said = [_as_text(words)] if self.explains else []
+            self.writer.writerow([ident, shown, label or "", error, *said, *extra])
 
 
 class _JsonlWriter(Writer):
@@ -113,14 +124,15 @@ class _JsonlWriter(Writer):
     def write(
         self, rows: Sequence[Row], kept: Sequence[str] = (), types: Mapping[str, Any] | None = None
     ) -> None:
-        names = self._columns(kept)[len(COLUMNS) :]
+        names = self._columns(kept)[self._fixed :]
         for row in rows:
-            ident, score, label, error, _ = row
+            ident, score, label, error, _, words = row
             record = {
                 "id": ident,
                 "score": None if score is None else round(float(score), 6),
                 "label": label,
                 "error": error,
+                **({EXPLANATION: words} if self.explains else {}),
                 **dict(zip(names, self._values(row), strict=True)),
             }
             self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -142,10 +154,16 @@ class _ParquetWriter(Writer):
             ("label", pa.string()),
             ("error", pa.string()),
         ]
+        if self.explains:
+            word = pa.struct(
+                [("word", pa.string()), ("start", pa.int32()), ("end", pa.int32()),
+                 ("effect", pa.float64())]
+            )  # fmt: skip
+            fields.append((EXPLANATION, pa.list_(word)))
         # A kept column keeps the type a Parquet input gave it; from other inputs it is text
         # (JSON for nested values): their values need not share one type down a column.
         self.typed = [name in types for name in kept]
-        names = self._columns(kept)[len(COLUMNS) :]
+        names = self._columns(kept)[self._fixed :]
         fields += [
             (name, types.get(source, pa.string())) for source, name in zip(kept, names, strict=True)
         ]
@@ -167,6 +185,7 @@ class _ParquetWriter(Writer):
                 list(columns[1]),
                 list(columns[2]),
                 list(columns[3]),
+                *([[row[5] for row in rows]] if self.explains else []),
                 *[
                     list(values) if typed else [None if v is None else _as_text(v) for v in values]
                     for values, typed in zip(extra, self.typed, strict=True)
@@ -183,8 +202,9 @@ class _ParquetWriter(Writer):
 
 
 @contextlib.contextmanager
-def open_output(path: str, fmt: str) -> Iterator[Writer]:
-    """A writer for ``path`` (``-`` is stdout); a file appears only if the block succeeds."""
+def open_output(path: str, fmt: str, explains: bool = False) -> Iterator[Writer]:
+    """A writer for ``path`` (``-`` is stdout); a file appears only if the block succeeds.
+    ``explains`` adds the explanation column."""
     if fmt == "parquet":
         try:
             import pyarrow  # noqa: F401
@@ -197,6 +217,7 @@ def open_output(path: str, fmt: str) -> Iterator[Writer]:
     if path == "-":
         out = sys.stdout
         writer = _text_writer(out, fmt)
+        writer.explains = explains
         yield writer
         writer.finish()
         out.flush()
@@ -212,6 +233,7 @@ def open_output(path: str, fmt: str) -> Iterator[Writer]:
     try:
         if fmt == "parquet":
             writer = _ParquetWriter(handle)
+            writer.explains = explains
             yield writer
             writer.close()
         else:
@@ -219,6 +241,7 @@ def open_output(path: str, fmt: str) -> Iterator[Writer]:
                 # A lone surrogate from a JSON input must not crash the writer at the end.
                 handle.reconfigure(errors="backslashreplace")
             text_writer = _text_writer(handle, fmt)
+            text_writer.explains = explains
             yield text_writer
             text_writer.finish()
     except BaseException:

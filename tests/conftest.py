@@ -159,3 +159,17 @@ def fp32():
     from lstm_sentiment.runtime.model import SentimentModel
 
     return SentimentModel.load("fp32", "cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> Path:
+    """The four files ``lstm-sentiment export`` writes, from a tiny run on contract version 3
+    (max length 24, so long reviews are truncated): explanations' plumbing, any variant."""
+    pytest.importorskip("tf2onnx", reason="needs the 'train' extra")
+    from lstm_sentiment.export.release import ExportOptions, export_release
+
+    root = tmp_path_factory.mktemp("tiny_models")
+    run_dir = _train_tiny(root, contract_version=3)
+    options = ExportOptions(validation_reviews=12, limit_per_label=6, mobile=False, allow_weak=True)
+    export_release(run_dir, root / "models", root / "aclImdb_v1.tar.gz", options)
+    return root / "models"
