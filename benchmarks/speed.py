@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,8 +110,11 @@ runpy.run_module("lstm_sentiment.runtime", run_name="__main__")
 """
 
 
-def run_scorer(csv_path: Path, model: str, out: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one ``scorer batch`` process."""
+def run_scorer(
+    csv_path: Path, model: str, out: Path, extra: Sequence[str] = ()
+) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one ``scorer batch`` process (``extra``: more of
+    its options)."""
     command = [
         sys.executable,
         "-c",
@@ -122,6 +126,7 @@ def run_scorer(csv_path: Path, model: str, out: Path) -> tuple[float, float]:
         "--model",
         model,
         "--quiet",
+        *extra,
     ]
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -247,16 +247,25 @@ class SentimentModel:
         if top is not None and top < 1:
             raise ValueError(f"top must be at least 1, got {top}")
         texts = list(texts)
-        records = self.predict(texts, threshold)
+        for index, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"review {index} is {type(text).__name__}, not str")
         if chosen is explain.Method.OCCLUSION:
+            records = self.predict(texts, threshold)
             for record in records:
                 words = explain.by_occlusion(self, record["text"], top)
                 record["explanation"] = None if record["error"] else [w.as_dict() for w in words]
             return records
+        # One pass gives the scores and the effects.
         if self.takes_text:
-            _, _, rows = self.effects_texts(texts)
+            scores, counts, rows = self.effects_texts(texts)
         else:
-            _, rows = self.effects_encoded([self.contract.encode(t) for t in texts])
+            encoded = [self.contract.encode(t) for t in texts]
+            scores, rows = self.effects_encoded(encoded)
+            counts = np.array([len(ids) for ids in encoded], dtype=np.int32)
+        readable = np.array([has_words(c) for c in counts], dtype=bool)
+        scores = np.where(readable, scores, np.float32("nan"))
+        records = self._records(texts, scores, threshold)
         for record, row in zip(records, rows, strict=True):
             words = explain.from_pass(record["text"], row, self.contract, top)
             record["explanation"] = None if record["error"] else [w.as_dict() for w in words]
@@ -297,9 +306,14 @@ class SentimentModel:
         """Each review's ``text``, ``score`` (rounded to 6 places, as ``scorer batch`` writes
         it), ``label`` and ``error``; score and label are None, with the reason in error,
         for a review with no word the model reads. ``scorer score`` prints these."""
-        rule = self.label_rule(threshold)
         texts = list(texts)
         scores = self.score(texts) if texts else np.zeros(0, dtype=np.float32)
+        return self._records(texts, scores, threshold)
+
+    def _records(
+        self, texts: list[str], scores: np.ndarray, threshold: float | None
+    ) -> list[dict[str, Any]]:
+        rule = self.label_rule(threshold)
         results = []
         for text, value in zip(texts, scores, strict=True):
             score = None if np.isnan(value) else round(float(value), 6)

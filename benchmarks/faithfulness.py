@@ -1,0 +1,174 @@
+"""How faithful are the explanations: delete the words a method names and see the score move.
+
+    python -m benchmarks.faithfulness [--model fp32] [--reviews 500] [--data PATH] \\
+        [--repeats 3] [--json faithfulness.json]
+
+For a seeded sample of ``--reviews`` test reviews and each method (``pass``: the model's own
+per-word effects in its scoring pass; ``occlusion``: each word removed in turn; ``random``:
+words drawn at random, the baseline), the k = 1, 3 and 5 words with the largest effect toward
+the predicted label are deleted (their spans replaced by a space) and the review scored
+again. Reported per k: the mean move of the logit away from the predicted label, its ratio
+to random deletion, and the share of labels that flip: ERASER's comprehensiveness (DeYoung
+et al., ACL 2020). Cost: seconds per review of each method against plain scoring of the
+same reviews, in this process, and ``scorer batch`` end to end on the whole test split with
+and without ``--explain 3`` (fresh processes, median of ``--repeats``). The test split is
+only measured here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.speed import run_scorer
+from lstm_sentiment.export.machine import machine
+from lstm_sentiment.runtime.explain import logit
+from lstm_sentiment.runtime.model import SentimentModel
+from lstm_sentiment.train import imdb
+from lstm_sentiment.train.samplers import subset
+
+KS = (1, 3, 5)
+
+
+def deleted(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with each span replaced by a space, from the end so offsets stay valid."""
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + " " + text[end:]
+    return text
+
+
+def words_of(model: SentimentModel, texts: list[str], method: str) -> tuple[list[Any], float]:
+    """Every word's effect for each review by ``method``, and the seconds it took."""
+    started = time.perf_counter()
+    if method == "occlusion":
+        records = [model.explain([t], top=None, method="occlusion")[0] for t in texts]
+    else:
+        records = model.explain(texts, top=None, method="pass")
+    return [r["explanation"] for r in records], time.perf_counter() - started
+
+
+def deletion_figures(
+    model: SentimentModel, texts: list[str], explained: list[Any] | None, seed: int
+) -> dict[str, dict[str, float]]:
+    """Per k: mean logit move away from the predicted label and the share flipped; with
+    ``explained`` None, k random words of each review."""
+    base = logit(model.score(texts))
+    sign = np.where(base >= 0, 1.0, -1.0)
+    rng = np.random.default_rng(seed)
+    figures = {}
+    for k in KS:
+        variants = []
+        for i, text in enumerate(texts):
+            words = explained[i] if explained is not None else None
+            if words is None:  # random: any k of the words the model reads
+                spans = _spans(model, text)
+                pick = rng.permutation(len(spans))[:k]
+                chosen = [spans[j] for j in pick]
+            else:
+                toward = sorted(words, key=lambda w: -sign[i] * w["effect"])[:k]
+                chosen = [(w["start"], w["end"]) for w in toward]
+            variants.append(deleted(text, chosen))
+        after = logit(np.nan_to_num(model.score(variants), nan=0.5))
+        move = sign * (base - after)
+        flipped = (after >= 0) != (base >= 0)
+        figures[str(k)] = {"logit_move": float(move.mean()), "flipped": float(flipped.mean())}
+    return figures
+
+
+def _spans(model: SentimentModel, text: str) -> list[tuple[int, int]]:
+    from lstm_sentiment.runtime.explain import kept_spans
+
+    return kept_spans(text, model.contract, model.contract.max_length - 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="fp32", help="a shipped variant or an .onnx file")
+    parser.add_argument("--reviews", type=int, default=500, help="test reviews to explain")
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args()
+    try:
+        source = imdb.resolve_source(args.data)
+        reviews = imdb.load_split(source, "test")
+        model = SentimentModel.load(args.model, "cpu", threads=1)
+        model.require_effects()
+    except Exception as error:  # a missing archive or model, or a file without effects
+        sys.exit(f"error: {error}")
+    sample = subset(reviews, max(1, args.reviews // 2), args.seed)
+    texts = [r.text for r in sample if model.score(r.text) == model.score(r.text)]
+    print(f"machine: {machine()}")
+    print(f"model: {model.path}; {len(texts)} test reviews, one thread", flush=True)
+    started = time.perf_counter()
+    model.score(texts)
+    plain = time.perf_counter() - started
+    rows: dict[str, Any] = {}
+    for method in ("pass", "occlusion", "random"):
+        explained, seconds = (None, plain) if method == "random" else words_of(model, texts, method)
+        rows[method] = {
+            "deletion": deletion_figures(model, texts, explained, args.seed),
+            "ms_per_review": 1000 * seconds / len(texts),
+            "x_plain": seconds / plain,
+        }
+        print(f"  measured {method}", flush=True)
+    end_to_end = _end_to_end(reviews, args.model, args.repeats)
+    _print(rows, end_to_end, plain, len(texts))
+    if args.json:
+        figures = {
+            "machine": machine(),
+            "reviews": len(texts),
+            "methods": rows,
+            "scorer_batch": end_to_end,
+        }
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+
+
+def _end_to_end(reviews: list[imdb.Review], model: str, repeats: int) -> dict[str, float]:
+    """``scorer batch`` on the whole split, with and without ``--explain 3``, interleaved."""
+    with tempfile.TemporaryDirectory() as work:
+        csv_path = Path(work) / "test.csv"
+        imdb.write_csv(reviews, csv_path)
+        plain, explained = [], []
+        for _ in range(repeats):
+            plain.append(run_scorer(csv_path, model, Path(work) / "a.csv")[0])
+            explained.append(
+                run_scorer(csv_path, model, Path(work) / "b.csv", ["--explain", "3"])[0]
+            )
+    a, b = statistics.median(plain), statistics.median(explained)
+    return {"reviews": len(reviews), "plain_seconds": a, "explain3_seconds": b, "ratio": b / a}
+
+
+def _print(rows: dict[str, Any], end_to_end: dict[str, float], plain: float, n: int) -> None:
+    random = rows["random"]["deletion"]
+    print()
+    print("| method | " + " | ".join(f"top-{k} logit move (x random) / flipped" for k in KS)
+          + " | ms a review | x plain scoring |")  # fmt: skip
+    print("| --- " * (len(KS) + 3) + "|")
+    for method, row in rows.items():
+        cells = []
+        for k in KS:
+            d = row["deletion"][str(k)]
+            ratio = d["logit_move"] / random[str(k)]["logit_move"] if method != "random" else 1.0
+            cells.append(f"{d['logit_move']:.3f} ({ratio:.1f}x) / {d['flipped']:.1%}")
+        print(f"| {method} | " + " | ".join(cells)
+              + f" | {row['ms_per_review']:.2f} | {row['x_plain']:.2f} |")  # fmt: skip
+    print(f"plain scoring: {1000 * plain / n:.2f} ms a review (one thread, batches of 256)")
+    e = end_to_end
+    print(
+        f"scorer batch on {e['reviews']:,} test reviews: {e['plain_seconds']:.1f} s plain, "
+        f"{e['explain3_seconds']:.1f} s with --explain 3 ({e['ratio']:.2f}x)"
+    )
+
+
+if __name__ == "__main__":
+    main()
