@@ -262,43 +262,24 @@ def _rows() -> list[onnx.NodeProto]:
     ]
 
 
-def _token_strings() -> list[onnx.NodeProto]:
-    """``tokens`` [N, W]: the token as written (before lowercasing) at each id's position,
-    "" at the start id and the padding, so that an app can show what each effect belongs
-    to. Each raw column's index (plus 1) is scattered to its token's position, as the ids
-    are; 0 left there means no token, which reads the blank column appended at T."""
+def _effects_by_token(inner_effects: str) -> list[onnx.NodeProto]:
+    """``token_effects`` of the raw-text file, [N, T]: one value per match of the scan, in
+    the order of ``tokens`` (the Tokenizer's matches as written: words, and the line-break
+    tags and references, which read as 0, as do words truncation dropped). Every gap between
+    two matches holds no match, so an app finds each match's place by searching the review
+    forward from the end of the one before: exact, with no tokenizer of its own."""
     p, n = PREFIX, helper.make_node
     return [
-        n("Reshape", [p + "t_1d", p + "minus_one"], [p + "t_vec"]),
-        n("ReduceMax", [p + "t_vec"], [p + "t"], keepdims=0),
-        n("Add", [p + "t", p + "one"], [p + "t_plus"]),
-        n("Range", [p + "one", p + "t_plus", p + "one"], [p + "columns_1"]),  # 1..T
-        n("Expand", [p + "columns_1", p + "nt"], [p + "column_of"]),
+        n("Concat", [p + "n_1d", p + "one_1d"], [p + "n1"], axis=0),
         n(
             "ConstantOfShape",
-            [p + "canvas_shape"],
-            [p + "index_canvas"],
-            value=helper.make_tensor(p + "i0", TensorProto.INT64, [1], [0]),
+            [p + "n1"],
+            [p + "zero_col"],
+            value=helper.make_tensor(p + "f0", TensorProto.FLOAT, [1], [0.0]),
         ),  # fmt: skip
-        n(
-            "ScatterElements",
-            [p + "index_canvas", p + "target", p + "column_of"],
-            [p + "index_scattered"],
-            axis=1,
-            reduction="add",
-        ),  # fmt: skip
-        n(
-            "Slice",
-            [p + "index_scattered", p + "zero_1d", p + "width_1d", p + "one_1d"],
-            [p + "index_body"],
-        ),  # fmt: skip
-        n("Greater", [p + "index_body", p + "zero"], [p + "has_token"]),
-        n("Sub", [p + "index_body", p + "one"], [p + "index_minus"]),
-        n("Where", [p + "has_token", p + "index_minus", p + "t"], [p + "index"]),
-        n("Concat", [p + "n_1d", p + "one_1d"], [p + "n1"], axis=0),
-        n("Expand", [p + "blank", p + "n1"], [p + "blank_col"]),
-        n("Concat", [p + "raw_tokens", p + "blank_col"], [p + "raw_plus"], axis=1),
-        n("GatherElements", [p + "raw_plus", p + "index"], [p + "token_strings"], axis=1),
+        # Column W of the padded effects is 0: where every token without an id points.
+        n("Concat", [inner_effects, p + "zero_col"], [p + "effects_plus"], axis=1),
+        n("GatherElements", [p + "effects_plus", p + "target"], [p + "raw_effects"], axis=1),
     ]
 
 
@@ -325,7 +306,7 @@ def raw_text_model(token_model: onnx.ModelProto, contract: TextContract) -> onnx
     (old_input,) = [i for i in graph.input if i.name == IDS]
     old_output = graph.output[0]
     explains = EFFECTS in [o.name for o in graph.output]
-    inner, inner_effects = "tx_scores_plus", "tx_effects_plus"
+    inner, inner_effects = "tx_scores_plus", "tx_effects_by_id"
     renamed = {old_output.name: inner, EFFECTS: inner_effects}
     for node in graph.node:
         node.output[:] = [renamed.get(o, o) for o in node.output]
@@ -347,8 +328,6 @@ def raw_text_model(token_model: onnx.ModelProto, contract: TextContract) -> onnx
         helper.make_node("Concat", [TEXT_INPUT, "tx_extra"], ["tx_reviews_plus"], axis=0),
     ]
     nodes = guard + text_graph_nodes(contract, source="tx_reviews_plus")
-    if explains:
-        nodes += _token_strings()
     graph.input.remove(old_input)
     graph.input.insert(0, helper.make_tensor_value_info(TEXT_INPUT, TensorProto.STRING, ["batch"]))
     for node in reversed(nodes):
@@ -371,9 +350,12 @@ def raw_text_model(token_model: onnx.ModelProto, contract: TextContract) -> onnx
     if explains:
         graph.node.extend(
             [
-                helper.make_node("Slice", [inner_effects, "tx_guard_zero", "tx_in_n"], [EFFECTS]),
+                *_effects_by_token(inner_effects),
                 helper.make_node(
-                    "Slice", [PREFIX + "token_strings", "tx_guard_zero", "tx_in_n"], [TOKENS]
+                    "Slice", [PREFIX + "raw_effects", "tx_guard_zero", "tx_in_n"], [EFFECTS]
+                ),
+                helper.make_node(
+                    "Slice", [PREFIX + "raw_tokens", "tx_guard_zero", "tx_in_n"], [TOKENS]
                 ),
             ]
         )

@@ -46,6 +46,7 @@ from lstm_sentiment.runtime.signature import (
     STRING,
     TEXT,
     TOKEN_COUNT,
+    TOKENS,
     VARIANTS,
     Kind,
 )
@@ -214,18 +215,24 @@ class SentimentModel:
     def effects_texts(
         self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH, workers: int = 1
     ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-        """``score_texts``' scores and id counts, and each review's ``token_effects``."""
+        """``score_texts``' scores and id counts, and each review's effects one per id (the
+        start id's 0 first), as ``effects_encoded`` gives them."""
         self.require_effects()
         scores = np.empty(len(texts), dtype=np.float32)
         counts = np.empty(len(texts), dtype=np.int32)
         effects: list[np.ndarray] = [np.zeros(0, np.float32)] * len(texts)
+        last = self.contract.keep == "last"
 
         def run(rows: np.ndarray) -> None:
             batch = np.array([texts[i] for i in rows], dtype=object)
-            fetched = self.session.run([OUTPUT, TOKEN_COUNT, EFFECTS], {TEXT: batch})
+            fetched = self.session.run([OUTPUT, TOKEN_COUNT, EFFECTS, TOKENS], {TEXT: batch})
             scores[rows], counts[rows] = fetched[0], fetched[1]
-            for row, count, values in zip(rows, fetched[1], fetched[2], strict=True):
-                effects[row] = values[:count]
+            for row, count, values, tokens in zip(rows, *fetched[1:], strict=True):
+                # The file's effects follow its scan's matches; words are those that are not
+                # tags or references (which start with < or &) nor padding.
+                words = values[[bool(t) and t[0] not in "<&" for t in tokens]]
+                kept = words[len(words) - (count - 1) :] if last else words[: count - 1]
+                effects[row] = np.concatenate([np.zeros(1, np.float32), kept])
 
         _in_sorted_batches([len(t) for t in texts], batch_size, workers, run)
         return scores, counts, effects

@@ -20,8 +20,11 @@ TEXT = "review"  # string [batch]
 OUTPUT = "positive_probability"  # float32 [batch]
 TOKEN_COUNT = "token_count"  # int32 [batch]: ids per review, start id included
 # Optional outputs (files exported since contract version 3 have them; export/effects.py):
-EFFECTS = "token_effects"  # float32 [batch, time]: the logit's change at each id
-TOKENS = "tokens"  # string [batch, time], raw-text models: each id's token as written
+# float32 [batch, time]: the logit's change at each id; in a raw-text file, at each of tokens
+EFFECTS = "token_effects"
+# string [batch, matches], raw-text files: every match of the contract's scan as written
+# (words, and line-break tags and references, whose effect is 0), in the review's order
+TOKENS = "tokens"
 
 
 class Kind(str, Enum):

@@ -60,6 +60,19 @@ def test_padding_gets_no_effect_and_batching_changes_none(tiny_models):
         assert not row[length:].any()
 
 
+def find_matches(text: str, tokens) -> list[tuple[int, int]]:
+    """What an app does with a raw-text file's ``tokens``: each match found by searching
+    forward from the end of the one before (docs/embedding.md)."""
+    spans, cursor = [], 0
+    for token in tokens:
+        if not token:
+            break
+        start = text.index(token, cursor)
+        spans.append((start, start + len(token)))
+        cursor = start + len(token)
+    return spans
+
+
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_raw_text_files_give_the_token_files_effects_and_each_token_as_written(
     tiny_models, precision
@@ -67,16 +80,31 @@ def test_raw_text_files_give_the_token_files_effects_and_each_token_as_written(
     token, raw = load(tiny_models, precision), load(tiny_models, f"text-{precision}")
     assert token.explains and raw.explains
     _, expected = token.effects_encoded([token.contract.encode(t) for t in TEXTS], batch_size=64)
-    outputs = raw.session.run(
-        [EFFECTS, TOKENS, "token_count"], {"review": np.array(TEXTS, dtype=object)}
-    )
+    _, _, got = raw.effects_texts(TEXTS, batch_size=64)
     # int8 activations are quantized with scales over the whole batch: close, not equal
     tolerance = 1e-5 if precision == "fp32" else 2e-4
-    for text, want, effects, tokens, count in zip(TEXTS, expected, *outputs, strict=True):
-        np.testing.assert_allclose(effects[:count], want, atol=tolerance)
-        spans = kept_spans(text, raw.contract, count - 1)
-        assert list(tokens[1:count]) == [text[s:e] for s, e in spans]
-        assert tokens[0] == "" and not any(tokens[count:])
+    for want, row in zip(expected, got, strict=True):
+        np.testing.assert_allclose(row, want, atol=tolerance)
+    effects, tokens = raw.session.run([EFFECTS, TOKENS], {"review": np.array(TEXTS, dtype=object)})
+    for text, row_effects, row_tokens in zip(TEXTS, effects, tokens, strict=True):
+        spans = find_matches(text, row_tokens)
+        words = [(s, e) for s, e in spans if text[s] not in "<&"]
+        assert words == kept_spans(text, raw.contract, 10**6)  # every word, in place
+        for (s, _), value in zip(spans, row_effects, strict=False):
+            if text[s] in "<&":
+                assert value == 0  # a line-break tag or a reference is no word
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts=st.lists(st.lists(st.sampled_from(
+    ["br", "<br />", "a", "&amp;", "amp", "don&#39;t", " ", "x\u2019s", "&lt;br&gt;", "\u00e9"]
+), max_size=30).map("".join), min_size=1, max_size=3))  # fmt: skip
+def test_searching_forward_finds_every_match_in_place(tiny_models, texts):
+    raw = load(tiny_models, "text-fp32")
+    (tokens,) = raw.session.run([TOKENS], {"review": np.array(texts, dtype=object)})
+    for text, row in zip(texts, tokens, strict=True):
+        words = [(s, e) for s, e in find_matches(text, row) if text[s] not in "<&"]
+        assert words == kept_spans(text, raw.contract, 10**6)
 
 
 @pytest.mark.parametrize("variant", VARIANT_NAMES)
