@@ -256,3 +256,42 @@ def test_a_missing_model_file_is_an_error_on_the_page_naming_it(browser, site_ro
         state, text = _status_when_settled(browser, url)
     assert state == "error"
     assert "models/lstm-sentiment-text-int8.onnx" in text and "404" in text
+
+
+WHY_REVIEW = "It\u2019s not bad... it's TERRIBLE!<br />Dull &amp; far too long."
+
+
+def shown_words(page, method: str) -> list[tuple[str, int, float]]:
+    page.wait_for_function(
+        "([method]) => document.getElementById('why').dataset.method === method "
+        "&& document.querySelectorAll('#why mark').length > 0",
+        arg=[method],
+        timeout=30_000,
+    )
+    return page.eval_on_selector_all(
+        "#why mark",
+        "marks => marks.map(m => [m.textContent, Number(m.dataset.start), "
+        "Number(m.dataset.effect)])",
+    )
+
+
+def test_the_review_is_shown_with_each_word_coloured_by_its_effect(page):
+    model = SentimentModel.load("text-fp32")
+    page.goto(page.site + "?model=fp32&text=" + urllib.parse.quote(WHY_REVIEW))
+    wait_ready(page)
+    shown_probability(page)
+    for method in ("pass", "occlusion"):
+        if method == "occlusion":
+            page.check("#exact")
+        marks = shown_words(page, method)
+        (record,) = model.explain([WHY_REVIEW], top=None, method=method)
+        expected = sorted((w["start"], w["word"], w["effect"]) for w in record["explanation"])
+        assert [(start, word) for word, start, _ in marks] == [(s, w) for s, w, _ in expected]
+        for (_, _, shown), (_, _, want) in zip(marks, expected, strict=True):
+            assert abs(shown - want) <= 2e-3, (method, shown, want)
+        # The page shows the review itself, every character in place.
+        assert page.inner_text("#why").replace("\n", " ") == WHY_REVIEW.replace("\n", " ")
+    assert "toward positive" in page.inner_text("#legend")
+    assert "toward negative" in page.inner_text("#legend")
+    colours = page.eval_on_selector_all("#why mark", "ms => ms.map(m => m.style.backgroundColor)")
+    assert any("43, 122, 11" in c for c in colours) or any("164, 22, 26" in c for c in colours)

@@ -86,6 +86,9 @@ class TrainConfig:
     # hold a negation or a question, and on the others
     lexicon_weight: float = 0.0
     lexicon_weight_plain: float = 0.0
+    # > 0: "holds a negation or a question" becomes "the lexicon's negation and question
+    # rules move its probability by more than this" (the crops where they turn a word)
+    lexicon_gate: float = 0.0
     # the behavioural suite's training part (never its held-out part), this many times over,
     # as labelled short texts (train/behaviour.py)
     suite_copies: int = 0
@@ -132,6 +135,7 @@ class TrainConfig:
             "label_weight must be in [0, 1]": 0 <= self.label_weight <= 1,
             "crop_label_weight must be in [0, 1]": 0 <= self.crop_label_weight <= 1,
             "crop_review_weight must be in [0, 1]": 0 <= self.crop_review_weight <= 1,
+            "lexicon_gate must be in [0, 1)": 0 <= self.lexicon_gate < 1,
             "lexicon_weight and lexicon_weight_plain must be in [0, 1]": 0
             <= self.lexicon_weight
             <= 1

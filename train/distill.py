@@ -226,17 +226,23 @@ def _with_lexicon(
     config: TrainConfig, crops: list[str], targets: np.ndarray, say: Callable[[str], None]
 ) -> np.ndarray:
     """Crop targets blended with the lexicon teacher's scores: by ``lexicon_weight`` where a
-    crop holds a negation or a question (the n-gram teacher's blind spot), else by
-    ``lexicon_weight_plain``."""
+    crop holds a negation or a question (the n-gram teacher's blind spot; with a
+    ``lexicon_gate``, only where the lexicon's rules for them move its score by more than
+    the gate), else by ``lexicon_weight_plain``."""
     from lstm_sentiment.train.lexicon import LexiconTeacher, has_negation_or_question
 
     lexicon = LexiconTeacher()
     scores = np.array(lexicon.score(crops), dtype=np.float32)
-    marked = np.array([has_negation_or_question(c, lexicon.negators) for c in crops])
+    if config.lexicon_gate:
+        marked = np.array(lexicon.rule_shift(crops)) > config.lexicon_gate
+        what = f"have the lexicon's negation or question rules move them by > {config.lexicon_gate}"
+    else:
+        marked = np.array([has_negation_or_question(c, lexicon.negators) for c in crops])
+        what = "hold a negation or a question"
     weights = np.where(marked, config.lexicon_weight, config.lexicon_weight_plain)
     say(
-        f"lexicon teacher: {int(marked.sum()):,} of {len(crops):,} crops hold a negation or a "
-        f"question (weight {config.lexicon_weight}; the others {config.lexicon_weight_plain})"
+        f"lexicon teacher: {int(marked.sum()):,} of {len(crops):,} crops {what} (weight "
+        f"{config.lexicon_weight}; the others {config.lexicon_weight_plain})"
     )
     return ((1 - weights) * targets + weights * scores).astype(np.float32)
 

@@ -53,30 +53,36 @@ class LexiconTeacher:
     def score(self, texts: Sequence[str]) -> list[float]:
         return [self.probability(text) for text in texts]
 
-    def probability(self, text: str) -> float:
-        total = self.valence(text)
+    def probability(self, text: str, rules: bool = True) -> float:
+        """P(positive); ``rules=False`` leaves out negation and answered questions."""
+        total = self.valence(text, rules)
         return (total / math.sqrt(total * total + _ALPHA) + 1) / 2
 
-    def valence(self, text: str) -> float:
+    def rule_shift(self, texts: Sequence[str]) -> list[float]:
+        """How far the negation and question rules move each text's probability: large
+        where a negation or an answer turns a sentiment word, 0 where they change nothing."""
+        return [abs(self.probability(t) - self.probability(t, rules=False)) for t in texts]
+
+    def valence(self, text: str, rules: bool = True) -> float:
         """The summed valence of ``text`` (0 for a text with no sentiment word)."""
         sentences = [s for s in _SENTENCE.split(text) if s.strip()]
         total, pending_question = 0.0, None
         for sentence in sentences:
             lowered = sentence.strip().lower()
-            answer = _answer(lowered)
+            answer = _answer(lowered) if rules else None
             if pending_question is not None and answer is not None:
                 total += pending_question * (NEGATION_SCALE if answer == "no" else 1.0)
                 lowered = _without_answer(lowered)
             elif pending_question is not None:
                 total += pending_question
-            value = self._sentence(lowered)
+            value = self._sentence(lowered, rules)
             if lowered.rstrip().endswith("?"):
                 pending_question = value  # counted once the answer (if any) is known
             else:
                 total, pending_question = total + value, None
         return total + (pending_question or 0.0)
 
-    def _sentence(self, sentence: str) -> float:
+    def _sentence(self, sentence: str, rules: bool = True) -> float:
         tokens = [t.replace("\u2019", "'") for t in _TOKEN.findall(sentence)]
         values: list[float] = []
         negated = False
@@ -90,7 +96,7 @@ class LexiconTeacher:
                 but_at, negated = len(values), False
                 continue
             if bare in self.negators:
-                negated = not (i + 1 < len(tokens) and tokens[i + 1] == "only")
+                negated = rules and not (i + 1 < len(tokens) and tokens[i + 1] == "only")
                 continue
             value = self.lexicon.get(token, self.lexicon.get(bare, 0.0))
             if not value:

@@ -1,6 +1,7 @@
 // The page's logic: load a raw-text model with onnxruntime-web, score one review as it is
-// typed and many in a batch. The model takes review strings (its tokenizer and vocabulary
-// run inside the graph), so no text processing happens here.
+// typed (and show which words moved its score) and many in a batch. The model takes review
+// strings (its tokenizer and vocabulary run inside the graph), so no text processing happens
+// here: even the words' places come from the model's own tokens output.
 //
 //   npm install --prefix samples/web          # onnxruntime-web, pinned in package.json
 //   python -m http.server -d samples/web      # then open http://localhost:8000/
@@ -71,7 +72,8 @@ async function loadModel(variant) {
   const bytes = new Uint8Array(await response.arrayBuffer());
   const model = describeModel(readMetadata(bytes));
   const session = await startSession(bytes);
-  current = { ...model, session, bytes: bytes.length };
+  const explains = session.outputNames.includes('token_effects');
+  current = { ...model, session, bytes: bytes.length, explains };
   await run(['warm up']); // the first run compiles kernels: keep it out of the latency shown
   $('model-info').textContent = `${model.version} ${model.variant}, `
     + `${(bytes.length / 1e6).toFixed(2)} MB, ${ort.env.wasm.numThreads} thread`
@@ -88,7 +90,80 @@ async function run(texts) {
   const scores = output.positive_probability.data;
   const counts = output.token_count.data;
   // token_count counts the start id: 1 means no word the model reads, and so no score.
-  return { results: texts.map((_, i) => ({ score: scores[i], words: counts[i] - 1 })), ms };
+  const results = texts.map((_, i) => ({ score: scores[i], words: counts[i] - 1 }));
+  if (current.explains && texts.length === 1) {
+    results[0].explained = wordsOf(texts[0], output.tokens.data, output.token_effects.data);
+  }
+  return { results, ms };
+}
+
+// -- why: each word's effect on the score ---------------------------------------------------
+
+// The file gives every match of its scan as written (words, and line-break tags and
+// references, which are no words) with its effect on the logit. Each match is found by
+// searching forward from the end of the one before: exact, as no match lies between two.
+function wordsOf(text, tokens, effects) {
+  const words = [];
+  let cursor = 0;
+  for (let i = 0; i < tokens.length && tokens[i] !== ''; i += 1) {
+    const start = text.indexOf(tokens[i], cursor);
+    cursor = start + tokens[i].length;
+    if (!'<&'.includes(tokens[i][0])) {
+      words.push({ word: tokens[i], start, end: cursor, effect: effects[i] });
+    }
+  }
+  return words;
+}
+
+const logit = (p) => {
+  const q = Math.min(Math.max(p, 1e-7), 1 - 1e-7);
+  return Math.log(q / (1 - q));
+};
+
+// Exact effects: each word removed in turn (a space in its place) and the review scored again;
+// a word's effect is how far the logit falls without it. n words cost n more scorings.
+async function occlusion(text, score, words) {
+  const whole = logit(score);
+  const exact = [];
+  for (let start = 0; start < words.length; start += CHUNK) {
+    const part = words.slice(start, start + CHUNK);
+    const variants = part.map((w) => `${text.slice(0, w.start)} ${text.slice(w.end)}`);
+    const { results } = await run(variants);
+    part.forEach((w, i) => {
+      const without = results[i].words === 0 ? 0 : logit(results[i].score);
+      exact.push({ ...w, effect: whole - without });
+    });
+  }
+  return exact;
+}
+
+function showWhy(text, words) {
+  const why = $('why');
+  why.replaceChildren();
+  if (!words) {
+    why.textContent = current.explains ? '' : 'this model file gives no word effects';
+    return;
+  }
+  const strongest = Math.max(0, ...words.map((w) => Math.abs(w.effect)));
+  let at = 0;
+  for (const w of words) {
+    why.append(document.createTextNode(text.slice(at, w.start)));
+    const mark = document.createElement('mark');
+    mark.textContent = text.slice(w.start, w.end);
+    const share = strongest > 0 ? Math.abs(w.effect) / strongest : 0;
+    const rgb = w.effect >= 0 ? '43, 122, 11' : '164, 22, 26';
+    mark.style.backgroundColor = `rgba(${rgb}, ${(0.65 * share).toFixed(3)})`;
+    mark.title = `${w.effect >= 0 ? '+' : ''}${w.effect.toFixed(3)} on the logit`;
+    mark.dataset.effect = String(w.effect);
+    mark.dataset.start = String(w.start);
+    why.append(mark);
+    at = w.end;
+  }
+  why.append(document.createTextNode(text.slice(at)));
+  const [negative, positive] = current.labels;
+  $('legend-positive').textContent = `toward ${positive}`;
+  $('legend-negative').textContent = `toward ${negative}`;
+  why.dataset.method = $('exact').checked ? 'occlusion' : 'pass';
 }
 
 // One record per text, as scorer batch writes it: a score and label, or an error.
@@ -123,12 +198,21 @@ async function scoreOne() {
   const text = $('review').value;
   if (text.trim() === '') {
     showOne(null, 'type a review');
+    showWhy(text, []);
     return;
   }
   const { results, ms } = await run([text]);
   $('latency').textContent = `${ms.toFixed(1)} ms`;
-  if (results[0].words === 0) showOne(null, `no score: ${NO_WORDS}`);
-  else showOne(results[0].score, labelOf(results[0].score));
+  const [result] = results;
+  if (result.words === 0) {
+    showOne(null, `no score: ${NO_WORDS}`);
+    showWhy(text, []);
+    return;
+  }
+  showOne(result.score, labelOf(result.score));
+  let words = result.explained || null;
+  if (words && $('exact').checked) words = await occlusion(text, result.score, words);
+  showWhy(text, words);
 }
 
 function showOne(score, label) {
@@ -264,6 +348,7 @@ async function main() {
   const guard = (action) => () => action().catch(reportError);
   const guardBatch = (action) => () => action().catch(reportBatchError);
   $('score').addEventListener('click', guard(scoreOne));
+  $('exact').addEventListener('change', guard(scoreOne));
   $('review').addEventListener('input', debounce(() => {
     if ($('live').checked) guard(scoreOne)();
   }, 150));
