@@ -351,3 +351,19 @@ def test_a_base_install_without_fsspec_runs_local_jobs(tmp_path, monkeypatch):
     assert (tmp_path / "g" / "sub" / "a.csv").is_file()
     result = job("s3://bucket/x/", "-o", str(tmp_path / "out"))
     assert result.exit_code == 2 and "need fsspec" in result.output
+
+
+def test_explanations_on_ray_are_the_local_engines_byte_for_byte(
+    tmp_path, ray_cluster, tiny_models
+):
+    write_inputs(tmp_path / "in")
+    model = str(tiny_models / "lstm-sentiment-text-int8.onnx")
+    for engine in ("local", "ray"):
+        result = job(str(tmp_path / "in"), "-o", str(tmp_path / engine), "--engine", engine,
+                     "--explain", "2", "-m", model, "--output-format", "jsonl")  # fmt: skip
+        assert result.exit_code == 3, result.output
+    for name in ("a", "b", "c"):
+        local = (tmp_path / "local" / f"{name}.jsonl").read_bytes()
+        assert (tmp_path / "ray" / f"{name}.jsonl").read_bytes() == local
+    first = json.loads((tmp_path / "ray" / "a.jsonl").read_text().splitlines()[0])
+    assert len(first["explanation"]) == 2
