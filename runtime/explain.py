@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # numpy loads with the model, not with the CLI's --help, which names Method
     import numpy as np
@@ -78,13 +78,31 @@ def strongest(
 ) -> list[WordEffect]:
     """The ``top`` words by the size of their effect (all with None), strongest first;
     equal sizes keep the review's order."""
-    order = sorted(range(len(spans)), key=lambda i: -abs(effects[i]))
-    if top is not None:
-        order = order[:top]
+    return [WordEffect(**w) for w in strongest_dicts(text, spans, effects, top)]
+
+
+def strongest_dicts(
+    text: str, spans: Sequence[tuple[int, int]], effects: Any, top: int | None
+) -> list[dict[str, Any]]:
+    """``strongest`` as the dicts the outputs hold, without the dataclass: ``scorer batch``
+    explains every record, so this is its hot path (numpy picks the top words)."""
+    import numpy as np
+
+    sizes = np.abs(np.asarray(effects, dtype=np.float64)[: len(spans)])
+    if top is not None and top < len(sizes):
+        # The top words by size, ties to the earlier word (a stable sort of a short list).
+        cut = np.partition(sizes, len(sizes) - top)[len(sizes) - top]
+        candidates = np.flatnonzero(sizes >= cut)
+    else:
+        candidates = np.arange(len(sizes))
+    order = candidates[np.argsort(-sizes[candidates], kind="stable")][:top]
     words = []
-    for i in order:
+    for i in order.tolist():
         start, end = spans[i]
-        words.append(WordEffect(text[start:end], start, end, round(float(effects[i]), 4)))
+        words.append(
+            {"word": text[start:end], "start": start, "end": end,
+             "effect": round(float(effects[i]), 4)}
+        )  # fmt: skip
     return words
 
 
@@ -93,8 +111,14 @@ def from_pass(
 ) -> list[WordEffect]:
     """``top`` words of one review from its ``token_effects`` row (one value per id, the
     start id first)."""
-    spans = kept_spans(text, contract, len(row) - 1)
-    return strongest(text, spans, row[1:], top)
+    return [WordEffect(**w) for w in dicts_from_pass(text, row, contract, top)]
+
+
+def dicts_from_pass(
+    text: str, row: np.ndarray, contract: TextContract, top: int | None
+) -> list[dict[str, Any]]:
+    """``from_pass`` as dicts (``strongest_dicts``)."""
+    return strongest_dicts(text, kept_spans(text, contract, len(row) - 1), row[1:], top)
 
 
 def by_occlusion(model: SentimentModel, text: str, top: int | None) -> list[WordEffect]:
