@@ -140,3 +140,26 @@ def test_training_reads_only_the_suites_training_part():
     assert _suite_texts(TrainConfig())[0] == []
     with pytest.raises(ValueError, match="suite_copies"):
         TrainConfig(suite_copies=-1)
+
+
+def test_the_lexicon_gate_blends_only_crops_where_a_negation_turns_a_word():
+    from lstm_sentiment.train.distill import _with_lexicon
+    from lstm_sentiment.train.lexicon import LexiconTeacher
+
+    crops = [
+        "This phone is not dull.",  # negation turns "dull": blended
+        "I did not go, and the film was great.",  # a "not" that turns nothing: kept
+        "The film was great.",  # no negation: kept
+        "Did I like it? No.",  # an answered question turns "like": blended
+    ]
+    shift = LexiconTeacher().rule_shift(crops)
+    assert shift[0] > 0.2 and shift[3] > 0.2 and shift[1] == 0 and shift[2] == 0
+    teacher = np.full(len(crops), 0.1, dtype=np.float32)
+    config = TrainConfig(lexicon_weight=1.0, lexicon_gate=0.1)
+    blended = _with_lexicon(config, crops, teacher.copy(), lambda _: None)
+    assert blended[0] > 0.5 and blended[3] < 0.5  # the lexicon's reading of each
+    np.testing.assert_array_equal(blended[[1, 2]], teacher[[1, 2]])
+    ungated = _with_lexicon(TrainConfig(lexicon_weight=1.0), crops, teacher.copy(), lambda _: None)
+    assert ungated[1] != teacher[1]  # without the gate any crop with a "not" is blended
+    with pytest.raises(ValueError, match="lexicon_gate"):
+        TrainConfig(lexicon_gate=1.5)
