@@ -265,3 +265,20 @@ def test_score_explain_shows_the_review_and_its_strongest_words(tiny_models):
     first, second = (json.loads(line) for line in result.output.splitlines())
     assert len(first["explanation"]) == 2 and second["explanation"] is None
     assert result.exit_code == 3
+
+
+@pytest.mark.imdb
+@pytest.mark.parametrize("variant", ["int8", "text-fp32"])
+def test_real_reviews_are_explained_with_exact_spans_by_the_shipped_files(imdb_archive, variant):
+    from lstm_sentiment.train import imdb
+    from lstm_sentiment.train.samplers import subset
+
+    model = SentimentModel.load(variant, "cpu")
+    texts = [r.text for r in subset(imdb.load_split(imdb_archive, "test"), 150, 5)]
+    for record in model.explain(texts, top=None):
+        words = record["explanation"]
+        assert len(words) == len(model.contract.encode(record["text"])) - 1
+        assert all(record["text"][w["start"] : w["end"]] == w["word"] for w in words)
+    # the top words of the strongest reviews are words that carry sentiment, not padding
+    (strong,) = model.explain(["A wonderful, moving film. I loved every minute."], top=1)
+    assert strong["explanation"][0]["word"].lower() in {"wonderful", "loved", "moving"}
