@@ -52,6 +52,7 @@ class BatchOptions:
     threshold: float | None = None  # score -> label; default: the model's own
     explain: int | None = None  # give each scored record its this many strongest words
     explain_method: str = "pass"  # or "occlusion" (runtime/explain.py)
+    allow_cpu_nodes: bool = False  # on cuda/tensorrt, run even with nodes on the CPU
 
 
 MAX_DEFAULT_WORKERS = 4
@@ -118,7 +119,9 @@ def score_file(
     if model is None:
         from lstm_sentiment.runtime.model import SentimentModel
 
-        model = SentimentModel.load(options.model, options.provider, threads)
+        model = SentimentModel.load(
+            options.model, options.provider, threads, options.allow_cpu_nodes
+        )
     if options.explain is not None and options.explain_method == "pass":
         model.require_effects()  # before anything is written
     summary = Summary(provider=model.provider, model=str(model.path))
@@ -153,7 +156,7 @@ def score_file(
         if pending is not None:
             _write(writer, *pending, summary, rule, source, _explainer(model, options))
         _check_errors(summary, [], options.max_errors)  # errors found only while scoring
-        summary.notes = source.notes
+        summary.notes = source.notes + ([model.placement_note] if model.placement_note else [])
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -57,6 +57,14 @@ ProviderOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+AllowCpuNodesOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-cpu-nodes",
+        help="With --provider cuda or tensorrt, run even when onnxruntime places some nodes "
+        "on the CPU (the summary names them); without it such a model is refused.",
+    ),
+]
 ThresholdOption = Annotated[
     float | None,
     typer.Option(
@@ -91,10 +99,12 @@ EncodingOption = Annotated[
 ]
 
 
-def _load(model: str, provider: str, threads: int | None = None) -> Any:
+def _load(
+    model: str, provider: str, threads: int | None = None, allow_cpu_nodes: bool = False
+) -> Any:
     from lstm_sentiment.runtime.model import SentimentModel
 
-    return SentimentModel.load(model, provider, threads)
+    return SentimentModel.load(model, provider, threads, allow_cpu_nodes)
 
 
 def _default_output(input_path: str, fmt: str | None) -> str:
@@ -227,6 +237,7 @@ def batch(
         ),
     ] = None,
     explain_method: ExplainMethodOption = Method.PASS,
+    allow_cpu_nodes: AllowCpuNodesOption = False,
 ) -> None:
     """Score every record of INPUTS: one output record per input record, in input order, with
     id, score (probability of positive), label and error. Several inputs go into an output
@@ -237,7 +248,7 @@ def batch(
         raise fail(f"--explain takes how many words to give each record (1 or more), not {explain}")
     batch = BatchOptions(
         model, choice_value(provider), batch_size, window, threads, max_errors, out_format,
-        workers, threshold, explain, choice_value(explain_method),
+        workers, threshold, explain, choice_value(explain_method), allow_cpu_nodes,
     )  # fmt: skip
     read = ReadOptions(choice_value(input_format), delimiter, encoding, text_column, id_column,
                        None, keep)  # fmt: skip
@@ -294,11 +305,14 @@ def score(
     top: Annotated[
         int, typer.Option(min=1, help="With --explain: how many of the strongest words to list.")
     ] = 5,
+    allow_cpu_nodes: AllowCpuNodesOption = False,
 ) -> None:
     """Score reviews typed on the command line: each one's score (probability of positive)
     and label, a line each. Exit code 3 when some review has no word the model reads."""
     given = _expand_stdin(texts, _stdin_reviews()) if "-" in texts else texts
-    loaded = _load(model, choice_value(provider))
+    loaded = _load(model, choice_value(provider), None, allow_cpu_nodes)
+    if loaded.placement_note:
+        typer.echo(f"note: {loaded.placement_note}", err=True)
     if explain:
         _require_effects(loaded, choice_value(explain_method))
         scored = loaded.explain(given, None, choice_value(explain_method), threshold)

@@ -273,7 +273,8 @@ def _checked_model(options: JobOptions) -> tuple[SentimentModel, BatchOptions]:
     if options.engine == "ray":
         return SentimentModel.load(options.batch.model, "cpu"), options.batch
     threads, workers = parallelism(options.batch.provider, options.batch.threads, None)
-    model = SentimentModel.load(options.batch.model, options.batch.provider, threads)
+    batch = options.batch
+    model = SentimentModel.load(batch.model, batch.provider, threads, batch.allow_cpu_nodes)
     return model, dataclasses.replace(options.batch, workers=options.batch.workers or workers)
 
 

@@ -22,7 +22,13 @@ from typing import Any, overload
 import numpy as np
 import onnxruntime as ort
 
-from lstm_sentiment.runtime.contract import ContractError, TextContract, pad_batch
+from lstm_sentiment.runtime.contract import (
+    OOV_ID,
+    START_ID,
+    ContractError,
+    TextContract,
+    pad_batch,
+)
 from lstm_sentiment.runtime.errors import ModelError
 from lstm_sentiment.runtime.labels import LabelRule
 from lstm_sentiment.runtime.model_check import (
@@ -81,6 +87,7 @@ class SentimentModel:
 
     provider: str = "cpu"
     kind: Kind = Kind.IDS  # token ids in, or review strings in (the contract in the graph)
+    placement_note: str = ""  # on a GPU: which nodes onnxruntime ran on the CPU, if any
 
     @property
     def takes_text(self) -> bool:
@@ -92,11 +99,15 @@ class SentimentModel:
         model: str | Path = "fp32",
         provider: str = "cpu",
         threads: int | None = None,
+        allow_cpu_nodes: bool = False,
     ) -> SentimentModel:
         """Check the file (it is untrusted), then open an onnxruntime session on it.
 
         ``provider`` is ``auto``, ``cpu``, ``cuda`` or ``tensorrt`` (see ``providers.py``);
-        ``threads`` caps onnxruntime's intra-op threads (default: one per core).
+        ``threads`` caps onnxruntime's intra-op threads (default: one per core). On a GPU
+        provider, where each node runs is checked (``placement.py``): an explicit ``cuda``
+        or ``tensorrt`` with nodes on the CPU is refused unless ``allow_cpu_nodes``, and
+        ``placement_note`` says which ran there.
         """
         path = resolve_model_path(model)
         try:
@@ -124,7 +135,10 @@ class SentimentModel:
             except ModelCheckError as error:
                 raise ModelError(str(error)) from None
         metadata = read_metadata(session.get_modelmeta().custom_metadata_map, path)
-        return cls(path, session, metadata["contract"], metadata, active, kind)
+        note = ""
+        if active != "cpu":
+            note = _check_placement(path, chosen, kind, provider, allow_cpu_nodes)
+        return cls(path, session, metadata["contract"], metadata, active, kind, note)
 
     @property
     def explains(self) -> bool:
@@ -344,6 +358,24 @@ class SentimentModel:
 
         _in_sorted_batches([len(t) for t in texts], batch_size, workers, run)
         return scores, counts
+
+
+def _check_placement(
+    path: Path, chosen: list[str], kind: Kind, requested: str, allow_cpu_nodes: bool
+) -> str:
+    """Run a one-review batch in a profiled session and check where every node ran."""
+    from lstm_sentiment.runtime import placement
+
+    if kind is Kind.TEXT:
+        feed: dict[str, Any] = {TEXT: np.array(["a fine film"], dtype=object)}
+    else:
+        feed = {IDS: np.array([[START_ID, OOV_ID, OOV_ID]], dtype=np.int32)}
+    try:
+        nodes = placement.placement(path, chosen, feed)
+    except Exception as error:  # onnxruntime raises its own exception types
+        message = f"onnxruntime cannot profile {path} to check node placement: {error}"
+        raise ModelError(message) from None
+    return placement.check(requested, nodes, allow_cpu_nodes)
 
 
 def _in_sorted_batches(

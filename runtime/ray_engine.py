@@ -157,7 +157,9 @@ class _FileScorer:
             with tempfile.TemporaryDirectory(prefix="lstm-sentiment-model-") as folder:
                 path = Path(folder) / self.name
                 path.write_bytes(ray.get(model_ref[0]))
-                self.model = SentimentModel.load(path, self.batch.provider, self.batch.threads)
+                self.model = SentimentModel.load(
+                    path, self.batch.provider, self.batch.threads, self.batch.allow_cpu_nodes
+                )
         return self.model
 
     def score(self, task: Any, model_ref: list[Any]) -> dict[str, Any]:

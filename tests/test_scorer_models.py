@@ -240,8 +240,59 @@ def test_auto_uses_cuda_when_offered_and_reports_it(monkeypatch):
 
     monkeypatch.setattr(model_module.ort, "get_available_providers", lambda: [CUDA, CPU])
     monkeypatch.setattr(model_module.ort, "InferenceSession", FakeSession)
+    monkeypatch.setattr(model_module, "_check_placement", lambda *a: "")
     loaded = SentimentModel.load("fp32", "auto")
     assert seen["providers"] == [CUDA, CPU] and loaded.provider == "cuda"
+
+
+# -- node placement: never a silent CPU run ------------------------------------------------
+
+
+def test_placement_lists_every_node_of_a_real_profile_with_its_provider():
+    from lstm_sentiment.runtime.placement import placement
+
+    feed = {"token_ids": np.array([[1, 5, 6]], dtype=np.int32)}
+    nodes = placement(MODELS_DIR / VARIANTS["int8"].file, [CPU], feed)
+    ops = {n.op for n in nodes}
+    assert "DynamicQuantizeLSTM" in ops and len(nodes) > 10
+    assert {n.provider for n in nodes} == {CPU}
+    assert len({n.node for n in nodes}) == len(nodes) and not any(
+        n.node.endswith("_kernel_time") for n in nodes
+    )
+
+
+def test_nodes_on_the_cpu_are_refused_for_an_explicit_gpu_provider_and_noted_otherwise():
+    from lstm_sentiment.runtime.placement import Placed, PlacementError, check
+
+    nodes = [Placed("lstm", "DynamicQuantizeLSTM", CPU), Placed("shape", "Shape", CPU),
+             Placed("mm", "MatMul", CUDA), Placed("lstm2", "DynamicQuantizeLSTM", CPU)]  # fmt: skip
+    for requested in ("cuda", "tensorrt"):
+        with pytest.raises(PlacementError) as refused:
+            check(requested, nodes, allow_cpu_nodes=False)
+        message = str(refused.value)
+        assert "3 of 4 nodes would run on the CPU: DynamicQuantizeLSTM x2, Shape" in message
+        assert "lstm, shape, lstm2" in message and "--provider cpu" in message
+    assert check("cuda", nodes, allow_cpu_nodes=True).startswith("3 of 4 nodes ran on the CPU")
+    assert check("auto", nodes, allow_cpu_nodes=False).startswith("3 of 4 nodes ran")
+    assert check("cuda", [Placed("mm", "MatMul", CUDA)], allow_cpu_nodes=False) == ""
+
+
+def test_the_cli_measures_placement_on_a_gpu_provider_and_refuses_cpu_nodes(tmp_path, monkeypatch):
+    # onnxruntime offers CUDA and says it started it, but (with no GPU here) every node runs
+    # on the CPU: what a model with no CUDA kernels for its nodes would do on a real GPU.
+    monkeypatch.setattr(model_module.ort, "get_available_providers", lambda: [CUDA, CPU])
+    monkeypatch.setattr(model_module, "check_started", lambda *a: "cuda")
+    source = tmp_path / "in.csv"
+    source.write_text("review\ngreat\n")
+    out = tmp_path / "o.csv"
+    args = ["batch", str(source), "--provider", "cuda", "-m", "int8", "-o", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and not out.exists()
+    assert "nodes would run on the CPU" in result.output and "DynamicQuantizeLSTM" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    result = runner.invoke(app, [*args, "--allow-cpu-nodes"])
+    assert result.exit_code == 0, result.output
+    assert "nodes ran on the CPU" in result.output and out.exists()
 
 
 # -- info and compare ------------------------------------------------------------------------
