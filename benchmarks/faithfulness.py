@@ -11,8 +11,10 @@ again. Reported per k: the mean move of the logit away from the predicted label,
 to random deletion, and the share of labels that flip: ERASER's comprehensiveness (DeYoung
 et al., ACL 2020). Cost: seconds per review of each method against plain scoring of the
 same reviews, in this process, and ``scorer batch`` end to end on the whole test split with
-and without ``--explain 3`` (fresh processes, median of ``--repeats``). The test split is
-only measured here.
+and without ``--explain 3`` (fresh processes, median of ``--repeats``). And what the
+``token_effects`` output costs plain scoring: the file against a copy without it (its branch
+pruned), scoring the sample, interleaved, median of ``--repeats``. The test split is only
+measured here.
 """
 
 from __future__ import annotations
@@ -83,6 +85,37 @@ def deletion_figures(
     return figures
 
 
+def without_effects(path: Path, folder: Path) -> Path:
+    """A copy of the model file with the ``token_effects`` output and its branch removed."""
+    import onnx
+
+    from lstm_sentiment.export.lengths_pass import _drop_dead_nodes
+    from lstm_sentiment.runtime.signature import EFFECTS, TOKENS
+
+    model = onnx.load(path)
+    kept = [o for o in model.graph.output if o.name not in (EFFECTS, TOKENS)]
+    del model.graph.output[:]
+    model.graph.output.extend(kept)
+    _drop_dead_nodes(model.graph)
+    target = folder / f"plain-{Path(path).name}"
+    onnx.save(model, target)
+    return target
+
+
+def effects_overhead(model: SentimentModel, texts: list[str], repeats: int) -> dict[str, float]:
+    """Seconds to score ``texts`` with the file and with its copy without effects."""
+    with tempfile.TemporaryDirectory() as work:
+        plain = SentimentModel.load(without_effects(model.path, Path(work)), "cpu", threads=1)
+        times: dict[str, list[float]] = {"with": [], "without": []}
+        for _ in range(repeats):
+            for name, which in (("with", model), ("without", plain)):
+                started = time.perf_counter()
+                which.score(texts)
+                times[name].append(time.perf_counter() - started)
+    a, b = statistics.median(times["with"]), statistics.median(times["without"])
+    return {"with_seconds": a, "without_seconds": b, "ratio": a / b}
+
+
 def _spans(model: SentimentModel, text: str) -> list[tuple[int, int]]:
     from lstm_sentiment.runtime.explain import kept_spans
 
@@ -121,8 +154,14 @@ def main() -> None:
             "x_plain": seconds / plain,
         }
         print(f"  measured {method}", flush=True)
+    overhead = effects_overhead(model, texts, max(3, args.repeats))
     end_to_end = _end_to_end(reviews, args.model, args.repeats)
     _print(rows, end_to_end, plain, len(texts))
+    print(
+        f"plain scoring with the token_effects output in the file: {overhead['ratio']:.3f}x "
+        f"the time without it ({overhead['with_seconds']:.3f} s against "
+        f"{overhead['without_seconds']:.3f} s)"
+    )
     if args.json:
         figures = {
             "machine": machine(),

@@ -262,7 +262,7 @@ def _rows() -> list[onnx.NodeProto]:
     ]
 
 
-def _effects_by_token(inner_effects: str) -> list[onnx.NodeProto]:
+def _effects_by_token(inner_effects: str, output: str = EFFECTS) -> list[onnx.NodeProto]:
     """``token_effects`` of the raw-text file, [N, T]: one value per match of the scan, in
     the order of ``tokens`` (the Tokenizer's matches as written: words, and the line-break
     tags and references, which read as 0, as do words truncation dropped). Every gap between
@@ -279,7 +279,7 @@ def _effects_by_token(inner_effects: str) -> list[onnx.NodeProto]:
         ),  # fmt: skip
         # Column W of the padded effects is 0: where every token without an id points.
         n("Concat", [inner_effects, p + "zero_col"], [p + "effects_plus"], axis=1),
-        n("GatherElements", [p + "effects_plus", p + "target"], [p + "raw_effects"], axis=1),
+        n("GatherElements", [p + "effects_plus", p + "target"], [output], axis=1),
     ]
 
 
@@ -298,7 +298,9 @@ def raw_text_model(token_model: onnx.ModelProto, contract: TextContract) -> onnx
     """``token_model`` (input ``token_ids``) with the text graph in front of it.
 
     onnxruntime's LSTM crashes the process on an empty batch (seen with 1.32), so an empty
-    input is scored as one blank review and the output sliced back to nothing.
+    input gets one row of ids (the start id alone) and the scores are sliced back to nothing.
+    The guard pads the ids, not the reviews: the strings are never copied, and ``tokens`` is
+    the Tokenizer's own output.
     """
     model = onnx.ModelProto()
     model.CopyFrom(token_model)
@@ -310,27 +312,37 @@ def raw_text_model(token_model: onnx.ModelProto, contract: TextContract) -> onnx
     renamed = {old_output.name: inner, EFFECTS: inner_effects}
     for node in graph.node:
         node.output[:] = [renamed.get(o, o) for o in node.output]
+    text_nodes = text_graph_nodes(contract, source=TEXT_INPUT)
+    unguarded = PREFIX + "ids_unguarded"
+    names = {IDS: unguarded, **({PREFIX + "raw_tokens": TOKENS} if explains else {})}
+    for node in text_nodes:
+        node.input[:] = [names.get(i, i) for i in node.input]
+        node.output[:] = [names.get(o, o) for o in node.output]
     guard = [
-        helper.make_node(
-            "Constant",
-            [],
-            ["tx_blank_row"],
-            value=helper.make_tensor("tx_blank_row", TensorProto.STRING, [1], [b""]),
-        ),
-        # One blank review only when the batch is empty: any extra row would change the
-        # int8 model's scores, whose activation scales are computed over the whole batch.
+        # One row only when the batch is empty: any extra row would change the int8 model's
+        # scores, whose activation scales are computed over the whole batch.
         _const("tx_guard_zero", [0]),
         _const("tx_guard_one", [1]),
         helper.make_node("Shape", [TEXT_INPUT], ["tx_in_n"]),
         helper.make_node("Min", ["tx_in_n", "tx_guard_one"], ["tx_nonempty"]),
         helper.make_node("Sub", ["tx_guard_one", "tx_nonempty"], ["tx_blanks"]),
-        helper.make_node("Slice", ["tx_blank_row", "tx_guard_zero", "tx_blanks"], ["tx_extra"]),
-        helper.make_node("Concat", [TEXT_INPUT, "tx_extra"], ["tx_reviews_plus"], axis=0),
+        helper.make_node(
+            "Concat",
+            ["tx_guard_zero", "tx_guard_zero", "tx_blanks", "tx_guard_zero"],
+            ["tx_pads"],
+            axis=0,
+        ),  # fmt: skip
+        helper.make_node(
+            "Constant",
+            [],
+            ["tx_guard_start"],
+            value=helper.make_tensor("tx_guard_start", TensorProto.INT32, [], [START_ID]),
+        ),  # fmt: skip
+        helper.make_node("Pad", [unguarded, "tx_pads", "tx_guard_start"], [IDS], mode="constant"),
     ]
-    nodes = guard + text_graph_nodes(contract, source="tx_reviews_plus")
     graph.input.remove(old_input)
     graph.input.insert(0, helper.make_tensor_value_info(TEXT_INPUT, TensorProto.STRING, ["batch"]))
-    for node in reversed(nodes):
+    for node in reversed(text_nodes + guard):
         graph.node.insert(0, node)
     graph.node.extend(
         [
@@ -339,8 +351,7 @@ def raw_text_model(token_model: onnx.ModelProto, contract: TextContract) -> onnx
             helper.make_node("Reshape", [COUNT, MINUS_ONE], [PREFIX + "count_flat"]),
             helper.make_node("Min", [PREFIX + "count_flat", ROOM], [PREFIX + "count_kept"]),
             helper.make_node("Add", [PREFIX + "count_kept", ONE], [PREFIX + "length"]),
-            helper.make_node("Slice", ["tx_length", "tx_guard_zero", "tx_in_n"], ["tx_length_n"]),
-            helper.make_node("Cast", ["tx_length_n"], [TOKEN_COUNT], to=TensorProto.INT32),
+            helper.make_node("Cast", [PREFIX + "length"], [TOKEN_COUNT], to=TensorProto.INT32),
         ]
     )
     outputs = [
@@ -350,13 +361,10 @@ def raw_text_model(token_model: onnx.ModelProto, contract: TextContract) -> onnx
     if explains:
         graph.node.extend(
             [
-                *_effects_by_token(inner_effects),
                 helper.make_node(
-                    "Slice", [PREFIX + "raw_effects", "tx_guard_zero", "tx_in_n"], [EFFECTS]
+                    "Slice", [inner_effects, "tx_guard_zero", "tx_in_n"], [PREFIX + "effects_n"]
                 ),
-                helper.make_node(
-                    "Slice", [PREFIX + "raw_tokens", "tx_guard_zero", "tx_in_n"], [TOKENS]
-                ),
+                *_effects_by_token(PREFIX + "effects_n"),
             ]
         )
         outputs += [
