@@ -116,6 +116,18 @@ def effects_overhead(model: SentimentModel, texts: list[str], repeats: int) -> d
     return {"with_seconds": a, "without_seconds": b, "ratio": a / b}
 
 
+def occlusion_ms(model: SentimentModel, reviews: list[imdb.Review], words: int = 230) -> float:
+    """Median milliseconds to explain by occlusion one review of about ``words`` words (the
+    20 test reviews closest to it), on the model's threads: a person reading one review."""
+    by_size = sorted(reviews, key=lambda r: abs(len(model.contract.encode(r.text)) - 1 - words))
+    times = []
+    for review in by_size[:20]:
+        started = time.perf_counter()
+        model.explain([review.text], top=None, method="occlusion")
+        times.append(time.perf_counter() - started)
+    return 1000 * statistics.median(times)
+
+
 def _spans(model: SentimentModel, text: str) -> list[tuple[int, int]]:
     from lstm_sentiment.runtime.explain import kept_spans
 
@@ -155,6 +167,7 @@ def main() -> None:
         }
         print(f"  measured {method}", flush=True)
     overhead = effects_overhead(model, texts, max(3, args.repeats))
+    one_review = occlusion_ms(model, reviews)
     end_to_end = _end_to_end(reviews, args.model, args.repeats)
     _print(rows, end_to_end, plain, len(texts))
     print(
@@ -162,6 +175,7 @@ def main() -> None:
         f"the time without it ({overhead['with_seconds']:.3f} s against "
         f"{overhead['without_seconds']:.3f} s)"
     )
+    print(f"occlusion of one 230-word review, one thread: {one_review:.0f} ms (median of 20)")
     if args.json:
         figures = {
             "machine": machine(),
