@@ -92,3 +92,20 @@ def test_rescoring_the_full_test_split_matches_the_card(variant, figures, imdb_a
     for key in ("accuracy", "precision", "recall", "f1"):
         assert abs(measured[key] - card[key]) <= 5 / 25_000, (key, measured[key], card[key])
     assert abs(measured["roc_auc"] - card["roc_auc"]) <= 1e-4
+    assert (
+        abs(measured["ece"] - card["ece"]) <= 1e-3
+        and abs(measured["brier"] - card["brier"]) <= 1e-4
+    )
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_every_shipped_file_is_calibrated_inside_and_explains(variant, figures):
+    model = SentimentModel.load(variant)
+    calibration = model.metadata["calibration"]
+    assert (
+        calibration == figures["calibration"] and calibration["fitted_on"] == "validation reviews"
+    )
+    assert 0.3 < calibration["temperature"] < 1.0  # distilled students are underconfident
+    assert calibration["after"]["log_loss"] < calibration["before"]["log_loss"]
+    assert model.explains
+    assert figures["fp32"]["ece"] <= 0.015  # the card's calibration on the test split
