@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from lstm_sentiment.runtime.explain import logit as logits
 from lstm_sentiment.runtime.metrics import brier_score, expected_calibration_error
 
 # Searched on a log scale; far outside it a model is broken rather than miscalibrated.
 LOWEST, HIGHEST = 0.05, 20.0
-_EDGE = 1e-7  # float32 probabilities of exactly 0 or 1 have no finite logit
 
 
 @dataclass(frozen=True)
@@ -42,11 +42,6 @@ class Calibration:
             "before": self.before,
             "after": self.after,
         }
-
-
-def logits(scores: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(scores, dtype=np.float64), _EDGE, 1 - _EDGE)
-    return np.log(p) - np.log1p(-p)
 
 
 def rescaled(scores: np.ndarray, temperature: float) -> np.ndarray:

@@ -267,10 +267,7 @@ class SentimentModel:
         chosen = explain.Method(method)
         if top is not None and top < 1:
             raise ValueError(f"top must be at least 1, got {top}")
-        texts = list(texts)
-        for index, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"review {index} is {type(text).__name__}, not str")
+        texts = _checked_texts(texts)
         if chosen is explain.Method.OCCLUSION:
             records = self.predict(texts, threshold)
             for record in records:
@@ -310,10 +307,7 @@ class SentimentModel:
         """
         if isinstance(texts, str):
             return float(self.score([texts], batch_size)[0])
-        texts = list(texts)
-        for index, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"review {index} is {type(text).__name__}, not str")
+        texts = _checked_texts(texts)
         if self.takes_text:
             scores, counts = self.score_texts(texts, batch_size)
             readable = np.array([has_words(c) for c in counts], dtype=bool)
@@ -358,6 +352,15 @@ class SentimentModel:
 
         _in_sorted_batches([len(t) for t in texts], batch_size, workers, run)
         return scores, counts
+
+
+def _checked_texts(texts: Sequence[str]) -> list[str]:
+    """``texts`` as a list; a non-string item is a ``TypeError`` naming its index."""
+    texts = list(texts)
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"review {index} is {type(text).__name__}, not str")
+    return texts
 
 
 def _check_placement(
