@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from lstm_sentiment.export.cli import app
 from lstm_sentiment.train import behaviour
 from lstm_sentiment.train.config import TrainConfig
+from lstm_sentiment.train.counterfactual import counterfactuals
 from lstm_sentiment.train.lexicon import LexiconTeacher, has_negation_or_question
 
 runner = CliRunner()
@@ -33,6 +34,8 @@ def lexicon():
         ("Did I find it brilliant? No, not at all.", False),
         ("Was it dull? No, not at all.", True),
         ("Was it brilliant? Yes, absolutely.", True),
+        ("Was it brilliant? Absolutely not.", False),
+        ("Was it dull? Definitely not.", True),
         ("I used to think it was dull, but now I love it.", True),
         ("Not only good but also cheap.", True),
         ("Awful.", False),
@@ -62,6 +65,49 @@ def test_lexicon_weights_blend_only_the_crops_they_name(lexicon):
     assert blended[1] == pytest.approx(0.3)
     with pytest.raises(ValueError, match="lexicon_weight"):
         TrainConfig(lexicon_weight=1.5)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "negated", "question"),
+    [
+        ("The plot was dull.", "The plot was not dull.", "Was the plot dull?"),
+        ("Their songs are lovely!", "Their songs are not lovely.", "Are their songs lovely?"),
+        ("I loved the ending.", "I did not love the ending.", "Did I love the ending?"),
+        ("I recommend it.", "I do not recommend it.", "Do I recommend it?"),
+        ("I would watch it again.", "I would not watch it again.", "Would I watch it again?"),
+    ],
+)
+def test_counterfactuals_negate_a_sentence_or_ask_it_and_answer(sentence, negated, question):
+    made = {t for seed in range(40) for t in counterfactuals([sentence], 1, seed)}
+    asked = {t for t in made if t.startswith(question + " ")}
+    assert negated in made and asked and made == asked | {negated}
+    answers = {t.removeprefix(question + " ") for t in asked}
+    assert any(a.startswith("No") for a in answers) and any(a.startswith("Yes") for a in answers)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["The plot was not dull.", "It was good, but long.", "Was it good?", "The end.",
+     "Watch it.", "The film is so good that I cried and laughed and cried again all night."],
+)  # fmt: skip
+def test_counterfactuals_leave_alone_what_is_no_simple_turn(sentence):
+    assert counterfactuals([sentence], 3, 0) == []
+
+
+def test_counterfactual_targets_come_from_the_lexicon_and_skip_neutral_ones(lexicon):
+    from lstm_sentiment.train.distill import _counterfactual_texts
+
+    config = TrainConfig(teacher_folds=5, counterfactuals=2)
+    reviews = ["The acting was superb. The train was at nine. It is dreadful."] * 3
+    texts, targets = _counterfactual_texts(config, reviews, lambda _: None)
+    assert texts and len(texts) == len(targets) and not any("train" in t for t in texts)
+    assert list(targets) == pytest.approx([lexicon.probability(t) for t in texts])
+    for text, target in zip(texts, targets, strict=True):
+        superb = "superb" in text
+        turned = " not " in text or "? N" in text
+        assert bool(target > 0.5) is (superb != turned), text
+    with pytest.raises(ValueError, match="counterfactual"):
+        TrainConfig(counterfactuals=1)
 
 
 def test_held_out_cases_use_no_training_template_or_word():

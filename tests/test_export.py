@@ -17,8 +17,8 @@ from lstm_sentiment.export.metadata import set_metadata
 from lstm_sentiment.export.release import ExportOptions, export_release
 from lstm_sentiment.runtime.contract import TextContract
 from lstm_sentiment.runtime.model import MODELS_DIR, SentimentModel
+from lstm_sentiment.runtime.signature import EFFECTS, OUTPUT
 from lstm_sentiment.runtime.signature import IDS as INPUT
-from lstm_sentiment.runtime.signature import OUTPUT
 from tests.conftest import synthetic_review
 
 pytest.importorskip("tf2onnx", reason="the export tests need the 'train' extra")
@@ -63,9 +63,11 @@ def test_graph_has_native_lstms_fed_the_true_lengths(run_name, request):
     for node in model.graph.node:
         if node.op_type == "LSTM":
             assert node.input[4] == LENGTHS
-    (inp,), (out,) = model.graph.input, model.graph.output
+    (inp,), (out, effects) = model.graph.input, model.graph.output
     assert inp.name == INPUT and inp.type.tensor_type.elem_type == TensorProto.INT32
     assert out.name == OUTPUT and len(out.type.tensor_type.shape.dim) == 1
+    assert effects.name == EFFECTS and len(effects.type.tensor_type.shape.dim) == 2
+    assert [o.name for o in convert(tiny_run, effects=False).graph.output] == [OUTPUT]
     onnx.checker.check_model(model, full_check=True)
 
 

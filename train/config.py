@@ -92,6 +92,9 @@ class TrainConfig:
     # the behavioural suite's training part (never its held-out part), this many times over,
     # as labelled short texts (train/behaviour.py)
     suite_copies: int = 0
+    # counterfactual short texts cut from each training review (train/counterfactual.py: a
+    # negation put in, or a question answered), targets from the lexicon teacher
+    counterfactuals: int = 0
     # batches of reviews of similar length (padded only to their longest); else shuffled
     # batches of any lengths, as the textbook trains
     length_buckets: bool = False
@@ -132,6 +135,9 @@ class TrainConfig:
             or self.unlabelled_limit >= 1,
             "crops_per_review must be >= 0": self.crops_per_review >= 0,
             "suite_copies must be >= 0": self.suite_copies >= 0,
+            "counterfactuals must be >= 0": self.counterfactuals >= 0,
+            "counterfactual texts need a teacher (teacher_folds >= 2)": self.distils
+            or not self.counterfactuals,
             "label_weight must be in [0, 1]": 0 <= self.label_weight <= 1,
             "crop_label_weight must be in [0, 1]": 0 <= self.crop_label_weight <= 1,
             "crop_review_weight must be in [0, 1]": 0 <= self.crop_review_weight <= 1,

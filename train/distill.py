@@ -54,7 +54,7 @@ class RunError(LstmSentimentError):
 class Corpus:
     """Everything the student trains and is chosen on, as texts with targets."""
 
-    texts: list[str]  # labelled (fit part), then unlabelled, then crops
+    texts: list[str]  # labelled (fit part), unlabelled, crops, counterfactuals, suite
     targets: np.ndarray  # float32 soft targets
     kinds: dict[str, int]  # how many texts of each kind, in that order
     val_texts: list[str]
@@ -91,8 +91,10 @@ def build_corpus(
                    free_parents, val_texts, val_short)  # fmt: skip
     scores = _teacher_scores(config, parts, cache, say)
     texts, targets = _targets(config, parts, scores, say)
+    turned, turned_targets = _counterfactual_texts(config, fit_texts + free_texts, say)
     suite_texts, suite_targets = _suite_texts(config)
-    texts, targets = texts + suite_texts, np.concatenate([targets, suite_targets])
+    texts = texts + turned + suite_texts
+    targets = np.concatenate([targets, turned_targets, suite_targets])
     short_labels = np.array([label for _, label in val_short])
     figures = {
         "validation_accuracy": accuracy(val_labels, scores["validation"]),
@@ -104,6 +106,7 @@ def build_corpus(
         "unlabelled": len(free_texts),
         "labelled_crops": len(fit_crops),
         "unlabelled_crops": len(free_crops),
+        **({"counterfactual": len(turned)} if turned else {}),
         **({"suite": len(suite_texts)} if suite_texts else {}),
     }
     return Corpus(texts, targets, kinds, val_texts, val_labels, val_short, figures)
@@ -220,6 +223,27 @@ def _suite_texts(config: TrainConfig) -> tuple[list[str], np.ndarray]:
         if case.label is not None
     ]
     return [c.text for c in found], np.array([c.label for c in found], dtype=np.float32)
+
+
+def _counterfactual_texts(
+    config: TrainConfig, reviews: list[str], say: Callable[[str], None]
+) -> tuple[list[str], np.ndarray]:
+    """``config.counterfactuals`` turned sentences of each training review
+    (``train/counterfactual.py``) with the lexicon teacher's scores as targets; those it
+    finds next to no sentiment in are left out, as they teach nothing about a turn."""
+    if not config.counterfactuals:
+        return [], np.zeros(0, dtype=np.float32)
+    from lstm_sentiment.train.counterfactual import counterfactuals
+    from lstm_sentiment.train.lexicon import LexiconTeacher
+
+    made = counterfactuals(reviews, config.counterfactuals, config.seed + 3)
+    scores = np.array(LexiconTeacher().score(made), dtype=np.float32)
+    polar = np.abs(scores - 0.5) >= 0.1
+    say(
+        f"counterfactuals: {int(polar.sum()):,} of {len(made):,} turned sentences carry a "
+        "clear lexicon score"
+    )
+    return [t for t, keep in zip(made, polar, strict=True) if keep], scores[polar]
 
 
 def _with_lexicon(

@@ -32,7 +32,9 @@ _ALPHA = 15.0  # VADER's normalisation constant
 _TOKEN = re.compile(r"[a-z0-9]+(?:['\u2019][a-z]+)*|[.!?;:,]")
 _CLAUSE_END = {",", ";", ":", ".", "!", "?"}
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|<br\s*/?>", re.I)
-_NO_ANSWERS = ("no", "nope", "not really", "not at all", "hardly", "nah", "not even close")
+# "absolutely not" before "absolutely": the first answer a sentence opens with decides
+_NO_ANSWERS = ("no", "nope", "not really", "not at all", "hardly", "nah", "not even close",
+               "absolutely not", "definitely not", "certainly not", "of course not")  # fmt: skip
 _YES_ANSWERS = ("yes", "yeah", "yep", "absolutely", "definitely", "indeed", "of course")
 
 
