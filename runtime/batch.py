@@ -196,8 +196,8 @@ def _explainer(model: SentimentModel, options: BatchOptions) -> Explainer | None
 
     top = options.explain
     if options.explain_method == explain.Method.OCCLUSION.value:
-        return lambda text, _: [w.as_dict() for w in explain.by_occlusion(model, text, top)]
-    return lambda text, row: explain.dicts_from_pass(text, row, model.contract, top)
+        return lambda text, _: explain.by_occlusion(model, text, top)
+    return lambda text, row: explain.from_pass(text, row, model.contract, top)
 
 
 def _encode(window: list[Record], model: SentimentModel) -> tuple[list[str], list[np.ndarray]]:

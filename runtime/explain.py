@@ -24,7 +24,6 @@ toward the positive label):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -44,15 +43,9 @@ class Method(str, Enum):
     OCCLUSION = "occlusion"
 
 
-@dataclass(frozen=True)
-class WordEffect:
-    word: str
-    start: int
-    end: int
-    effect: float
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+# A word's effect, as every output holds it: {"word": str, "start": int, "end": int,
+# "effect": float}. Plain dicts, as ``scorer batch`` writes one for every word it names.
+Word = dict[str, Any]
 
 
 def logit(scores: np.ndarray) -> np.ndarray:
@@ -74,18 +67,11 @@ def kept_spans(text: str, contract: TextContract, kept: int) -> list[tuple[int, 
 
 
 def strongest(
-    text: str, spans: Sequence[tuple[int, int]], effects: Sequence[float], top: int | None
-) -> list[WordEffect]:
-    """The ``top`` words by the size of their effect (all with None), strongest first;
-    equal sizes keep the review's order."""
-    return [WordEffect(**w) for w in strongest_dicts(text, spans, effects, top)]
-
-
-def strongest_dicts(
     text: str, spans: Sequence[tuple[int, int]], effects: Any, top: int | None
-) -> list[dict[str, Any]]:
-    """``strongest`` as the dicts the outputs hold, without the dataclass: ``scorer batch``
-    explains every record, so this is its hot path (numpy picks the top words)."""
+) -> list[Word]:
+    """The ``top`` words by the size of their effect (all with None), strongest first;
+    equal sizes keep the review's order. ``scorer batch`` explains every record, so this is
+    its hot path (numpy picks the top words)."""
     import numpy as np
 
     sizes = np.abs(np.asarray(effects, dtype=np.float64)[: len(spans)])
@@ -106,22 +92,13 @@ def strongest_dicts(
     return words
 
 
-def from_pass(
-    text: str, row: np.ndarray, contract: TextContract, top: int | None
-) -> list[WordEffect]:
+def from_pass(text: str, row: np.ndarray, contract: TextContract, top: int | None) -> list[Word]:
     """``top`` words of one review from its ``token_effects`` row (one value per id, the
     start id first)."""
-    return [WordEffect(**w) for w in dicts_from_pass(text, row, contract, top)]
+    return strongest(text, kept_spans(text, contract, len(row) - 1), row[1:], top)
 
 
-def dicts_from_pass(
-    text: str, row: np.ndarray, contract: TextContract, top: int | None
-) -> list[dict[str, Any]]:
-    """``from_pass`` as dicts (``strongest_dicts``)."""
-    return strongest_dicts(text, kept_spans(text, contract, len(row) - 1), row[1:], top)
-
-
-def by_occlusion(model: SentimentModel, text: str, top: int | None) -> list[WordEffect]:
+def by_occlusion(model: SentimentModel, text: str, top: int | None) -> list[Word]:
     """``top`` words of one review by occlusion: each word's span replaced by a space (which
     keeps its neighbours apart) and the review scored again."""
     contract = model.contract

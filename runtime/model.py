@@ -272,7 +272,7 @@ class SentimentModel:
             records = self.predict(texts, threshold)
             for record in records:
                 words = explain.by_occlusion(self, record["text"], top)
-                record["explanation"] = None if record["error"] else [w.as_dict() for w in words]
+                record["explanation"] = None if record["error"] else words
             return records
         # One pass gives the scores and the effects.
         if self.takes_text:
@@ -286,7 +286,7 @@ class SentimentModel:
         records = self._records(texts, scores, threshold)
         for record, row in zip(records, rows, strict=True):
             words = explain.from_pass(record["text"], row, self.contract, top)
-            record["explanation"] = None if record["error"] else [w.as_dict() for w in words]
+            record["explanation"] = None if record["error"] else words
         return records
 
     @overload
