@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import dropwhile, islice
 from typing import TYPE_CHECKING, Any
 
 from lstm_sentiment.runtime.errors import EXIT_TOO_MANY_ERRORS, LstmSentimentError
@@ -112,8 +112,12 @@ def score_file(
     options: BatchOptions,
     model: SentimentModel | None = None,
     progress: Callable[[int, int | None], None] | None = None,
+    first_window: int | None = None,
+    header: bool = True,
 ) -> Summary:
-    """Score every record of ``spec`` into ``output`` (``-`` for stdout); see the docstring."""
+    """Score every record of ``spec`` into ``output`` (``-`` for stdout); see the docstring.
+    A range of a file (``spec.span``) gives ``first_window``, the size of its first window
+    in the whole file's schedule, and ``header=False`` for any range but the first."""
     started = time.perf_counter()
     threads, workers = parallelism(options.provider, options.threads, options.workers)
     if model is None:
@@ -130,11 +134,14 @@ def score_file(
     summary.positive_label = rule.positive
     with (
         open_input(spec) as source,
-        open_output(output, fmt, options.explain is not None) as writer,
+        open_output(output, fmt, options.explain is not None, header) as writer,
         ThreadPoolExecutor(max_workers=1) as pool,
     ):
         pending: tuple[list[Record], list[str], Future[Any]] | None = None
-        for window in _windows(iter(source), options.window):
+        sizes = window_sizes(options.window)
+        if first_window is not None:
+            sizes = dropwhile(lambda size: size != first_window, sizes)
+        for window in _windows(iter(source), sizes):
             effects = options.explain is not None and options.explain_method == "pass"
             if model.takes_text:  # the contract runs in the graph, which also counts the ids
                 errors = [record.error for record in window]
@@ -218,17 +225,27 @@ def _encode(window: list[Record], model: SentimentModel) -> tuple[list[str], lis
 FIRST_WINDOW = 512
 
 
-def _windows(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
-    """Windows that start small and double up to ``size``.
+def window_sizes(size: int) -> Iterator[int]:
+    """The sizes of a file's windows, in order: they start small and double up to ``size``.
 
     The model cannot start before the first window is read and tokenized, so a small first
     window gets it going at once; later windows are large, so that length-sorting leaves
-    little padding.
+    little padding. Windows decide the batches, and int8 scores depend a little on their
+    batch, so a range of a file (``runtime/ranges.py``) starts where a window does and goes
+    on with the sizes the whole file would have.
     """
     current = min(FIRST_WINDOW, size)
-    while window := list(islice(records, current)):
-        yield window
+    while True:
+        yield current
         current = min(size, current * 2)
+
+
+def _windows(records: Iterator[Record], sizes: Iterator[int]) -> Iterator[list[Record]]:
+    for current in sizes:
+        window = list(islice(records, current))
+        if not window:
+            return
+        yield window
 
 
 def _check_errors(summary: Summary, errors: list[str], limit: int | None) -> None:

@@ -185,6 +185,16 @@ AddressOption = Annotated[
         "instance on this machine."
     ),
 ]
+RangeOption = Annotated[
+    float,
+    typer.Option(
+        "--range-mb",
+        min=0.001,
+        help="--engine ray: split a file larger than this many MB into ranges that the "
+        "workers score at once (plain CSV, TSV, JSON Lines, text and Parquet); the output "
+        "is the same bytes as one worker's.",
+    ),
+]
 ExplainMethodOption = Annotated[
     Method,
     typer.Option(
@@ -225,6 +235,7 @@ def batch(
     keep_columns: KeepColumnsOption = None,
     engine: EngineOption = Engine.LOCAL,
     address: AddressOption = None,
+    range_mb: RangeOption = 32.0,
     resume: ResumeOption = True,
     explain: Annotated[
         int | None,
@@ -252,7 +263,9 @@ def batch(
     )  # fmt: skip
     read = ReadOptions(choice_value(input_format), delimiter, encoding, text_column, id_column,
                        None, keep)  # fmt: skip
-    options = JobOptions(batch, read, out_format or "csv", resume, choice_value(engine), address)
+    options = JobOptions(
+        batch, read, out_format or "csv", resume, choice_value(engine), address, range_mb
+    )
     if is_job(inputs, output, options.engine):
         kept = f"finished files are kept in {output}" + (
             "; the same command resumes the job" if resume else ""

@@ -47,6 +47,7 @@ from lstm_sentiment.runtime.readers import InputSpec, ReadOptions
 
 if TYPE_CHECKING:
     from lstm_sentiment.runtime.model import SentimentModel
+    from lstm_sentiment.runtime.ranges import Range
 
 MANIFEST = "_manifest.json"
 
@@ -70,6 +71,7 @@ class JobOptions:
     resume: bool = True  # skip inputs the manifest says are done (same model, same input)
     engine: str = "local"  # or "ray"
     address: str | None = None  # Ray: "auto", "ray://HOST:PORT"; None starts a local one
+    range_mb: float = 32.0  # Ray: a file over this many MB is split into ranges (ranges.py)
 
 
 @dataclass
@@ -251,13 +253,15 @@ def run_job(
     if options.engine == "ray":
         from lstm_sentiment.runtime.ray_engine import run_on_ray
 
-        results = run_on_ray(todo, options, model_path)
+        earlier = {t.input: manifest.ranges_done(t) for t in todo}
+        results = run_on_ray(todo, options, model_path, earlier)
     else:
         results = (score_task(t, options.read, batch, options.output_format, checked) for t in todo)
     for entry in results:
         manifest.record(entry)
         manifest.save()
-        on_done(entry)
+        if entry["status"] != "partial":  # a split file reports each range as it is done
+            on_done(entry)
     return JobSummary(
         [manifest.entries[t.input] for t in tasks],
         manifest.path,
@@ -315,6 +319,72 @@ def score_task(
     return entry
 
 
+def score_range(
+    task: Task,
+    part: Range,
+    read: ReadOptions,
+    batch: BatchOptions,
+    output_format: str,
+    model: SentimentModel,
+) -> dict[str, Any]:
+    """Score one range of a split file into its part file (``runtime/ranges.py``); a range
+    that cannot be read gives a failed result naming it, not an error."""
+    from lstm_sentiment.runtime.ranges import part_path
+
+    started = time.perf_counter()
+    result: dict[str, Any] = part.as_dict()
+    batch = dataclasses.replace(batch, output_format=output_format)
+    target = part_path(task.output, part.index)
+    try:
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        spec = InputSpec(task.input.removeprefix("file://"), read, part.span)
+        summary = score_file(
+            spec, target, batch, model, first_window=part.first_window, header=part.index == 0
+        )
+    except (LstmSentimentError, OSError) as error:
+        what = f"{type(error).__name__}: {error}" if isinstance(error, OSError) else str(error)
+        result |= {"status": "failed", "error": what}
+    else:
+        result |= _counts(summary) | {"status": "done", "notes": summary.notes}
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    result["worker"] = f"{os.uname().nodename}:{os.getpid()}"
+    return result
+
+
+def split_entry(task: Task, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The manifest entry of a split file from its ranges' results (in order; None where a
+    range has not finished): done once every range is, when the parts are joined."""
+    from lstm_sentiment.runtime.ranges import join_parts
+
+    entry: dict[str, Any] = {"input": task.input, "output": task.output, **task.fingerprint}
+    entry["ranges"] = results
+    finished = [r for r in results if r.get("status") in ("done", "failed")]
+    failed = [r for r in finished if r["status"] == "failed"]
+    if failed:
+        first = failed[0]
+        where = f"range {first['index'] + 1} of {len(results)} (bytes or rows {first['start']:,}"
+        entry |= {"status": "failed", "error": f"{where} to {first['end']:,}): {first['error']}"}
+    elif len(finished) < len(results):
+        entry["status"] = "partial"
+    else:
+        try:
+            join_parts(task.output, len(results))
+        except OSError as error:
+            entry |= {"status": "failed", "error": f"joining the ranges: {error}"}
+        else:
+            entry |= {
+                "status": "done",
+                "records": sum(r["records"] for r in results),
+                "scored": sum(r["scored"] for r in results),
+                "errors": sum(r["errors"] for r in results),
+                "first_errors": [e for r in results for e in r["first_errors"]][:5],
+                "provider": results[0]["provider"],
+            }
+    entry["seconds"] = round(sum(r.get("seconds", 0) for r in finished), 3)
+    entry["finished"] = _now()
+    return entry
+
+
 def _counts(summary: Summary) -> dict[str, Any]:
     return {
         "records": summary.rows,
@@ -357,6 +427,21 @@ class Manifest:
             return False
         fs, path = _fs(task.output)
         return bool(fs.exists(path))
+
+    def ranges_done(self, task: Task) -> list[dict[str, Any]] | None:
+        """The ranges an earlier run of this job planned for ``task``'s file, each with its
+        result, when the same model scored the same file into the same output; else None
+        (the file is planned afresh)."""
+        entry = self.entries.get(task.input)
+        if not entry or not isinstance(entry.get("ranges"), list):
+            return None
+        if self.previous_model.get("sha256") != self.model["sha256"]:
+            return None
+        if entry.get("output") != task.output:
+            return None
+        if any(entry.get(k) != v for k, v in task.fingerprint.items()):
+            return None
+        return entry["ranges"]
 
     def record(self, entry: dict[str, Any]) -> None:
         self.entries[entry["input"]] = entry

@@ -31,6 +31,7 @@ from lstm_sentiment.runtime.readers import NO_WORDS, check_text
 
 if TYPE_CHECKING:
     from lstm_sentiment.runtime.jobs import JobOptions, Task
+    from lstm_sentiment.runtime.ranges import Range
 
 RETRIES = 3  # times a file is redone after its worker died
 
@@ -95,14 +96,25 @@ def connect(address: str | None) -> Any:
 
 
 def run_on_ray(
-    tasks: list[Task], options: JobOptions, model_path: Path
+    tasks: list[Task],
+    options: JobOptions,
+    model_path: Path,
+    earlier: dict[str, list[dict[str, Any]] | None] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Score ``tasks`` (``jobs.Task``) on the cluster; yields each file's manifest entry as it
-    finishes, in the order files finish."""
+    finishes, in the order files finish, and for a file split into ranges
+    (``runtime/ranges.py``) a "partial" entry after each range. ``earlier``: the ranges an
+    interrupted run planned per input, with their results (``Manifest.ranges_done``)."""
     if not tasks:
         return
+    from lstm_sentiment.runtime.jobs import split_entry
+
     ray = connect(options.address)
-    plan = plan_workers(ray.cluster_resources(), options.batch.provider, len(tasks))
+    units, settled = _units(tasks, options, earlier or {})
+    yield from settled
+    if not units:
+        return
+    plan = plan_workers(ray.cluster_resources(), options.batch.provider, len(units))
     model_ref = ray.put(model_path.read_bytes())
     worker_class = ray.remote(
         num_cpus=plan.cpus_per_worker,
@@ -120,24 +132,81 @@ def run_on_ray(
     # The model goes with every call as a reference inside a list: a worker fetches it on its
     # first file, and a restarted worker again (Ray would not restore a constructor argument).
     model = [model_ref]
-    queue, free, running = list(tasks), list(actors), {}
+    ranges = {t.input: results for t, _, results in units if results is not None}
+    queue, free, running = list(units), list(actors), {}
     try:
         while queue or running:
             while queue and free:
-                actor, task = free.pop(), queue.pop(0)
-                running[actor.score.remote(task, model)] = (task, actor)
+                actor, (task, part, _) = free.pop(), queue.pop(0)
+                call = actor.score.remote(task, model) if part is None else (
+                    actor.score_range.remote(task, part, model))  # fmt: skip
+                running[call] = (task, part, actor)
             (ref,), _ = ray.wait(list(running), num_returns=1)
-            task, actor = running.pop(ref)
+            task, part, actor = running.pop(ref)
             free.append(actor)
             try:
-                yield ray.get(ref)
+                result = ray.get(ref)
             except ray.exceptions.RayError as error:  # its worker died more than RETRIES times
                 first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-                yield {"input": task.input, "output": task.output, **task.fingerprint,
-                       "status": "failed", "error": f"{type(error).__name__}: {first}"}  # fmt: skip
+                result = {"status": "failed", "error": f"{type(error).__name__}: {first}"}
+                if part is not None:
+                    result = part.as_dict() | result
+            if part is None:
+                yield {"input": task.input, "output": task.output, **task.fingerprint} | result
+                continue
+            results = ranges[task.input]
+            results[part.index] = result
+            yield split_entry(task, results)
     finally:
         for actor in actors:
             ray.kill(actor)
+
+
+Unit = tuple["Task", "Range | None", "list[dict[str, Any]] | None"]
+
+
+def _units(
+    tasks: list[Task], options: JobOptions, earlier: dict[str, list[dict[str, Any]] | None]
+) -> tuple[list[Unit], list[dict[str, Any]]]:
+    """What the workers get: whole files, or the ranges of a big file still to score (an
+    interrupted run's plan and finished parts kept); and the entries of files settled here:
+    those whose planning read failed, and those whose every range an earlier run did."""
+    from lstm_sentiment.runtime.errors import LstmSentimentError
+    from lstm_sentiment.runtime.jobs import split_entry
+    from lstm_sentiment.runtime.ranges import Range, part_path, plan_ranges, why_not_split
+    from lstm_sentiment.runtime.readers import InputSpec
+
+    units: list[Unit] = []
+    settled: list[dict[str, Any]] = []
+    range_bytes = int(options.range_mb * (1 << 20))
+    for task in tasks:
+        if why_not_split(task.input, task.output, options.read, options.output_format,
+                         range_bytes):  # fmt: skip
+            units.append((task, None, None))
+            continue
+        planned = earlier.get(task.input)
+        try:
+            if planned:
+                parts = [Range.from_dict(r) for r in planned]
+            else:
+                spec = InputSpec(task.input.removeprefix("file://"), options.read)
+                parts = plan_ranges(spec, range_bytes, options.batch.window)
+                planned = [p.as_dict() for p in parts]
+        except (LstmSentimentError, OSError, KeyError, TypeError, ValueError) as error:
+            settled.append({"input": task.input, "output": task.output, **task.fingerprint,
+                            "status": "failed", "error": str(error)})  # fmt: skip
+            continue
+        results: list[dict[str, Any]] = []
+        for part, before in zip(parts, planned, strict=True):
+            kept = before.get("status") == "done" and Path(part_path(task.output, part.index))
+            if kept and kept.exists():
+                results.append(before | {"resumed": True})
+            else:
+                results.append(part.as_dict())
+                units.append((task, part, results))
+        if all(r.get("resumed") for r in results):
+            settled.append(split_entry(task, results))
+    return units, settled
 
 
 class _FileScorer:
@@ -167,6 +236,12 @@ class _FileScorer:
 
         model = self._load(model_ref)
         return score_task(task, self.read, self.batch, self.output_format, model)
+
+    def score_range(self, task: Any, part: Any, model_ref: list[Any]) -> dict[str, Any]:
+        from lstm_sentiment.runtime.jobs import score_range
+
+        model = self._load(model_ref)
+        return score_range(task, part, self.read, self.batch, self.output_format, model)
 
 
 # -- ray.data ------------------------------------------------------------------------------------

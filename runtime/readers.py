@@ -84,11 +84,25 @@ class ReadOptions:
 
 
 @dataclass(frozen=True)
+class Span:
+    """A part of an input file read alone (``runtime/ranges.py`` plans them): the records
+    from byte ``start`` (a Parquet input: row ``start``) up to ``end``, numbered after the
+    ``rows`` records and ``lines`` physical lines before it, so that every record keeps the
+    row, line and id it has when the whole file is read."""
+
+    start: int
+    end: int
+    rows: int
+    lines: int
+
+
+@dataclass(frozen=True)
 class InputSpec:
-    """An input: a file path (or "-" for stdin) and how to read it."""
+    """An input: a file path (or "-" for stdin), how to read it, and which part of it."""
 
     path: str
     options: ReadOptions = ReadOptions()
+    span: Span | None = None
 
     @property
     def format(self) -> str | None:
@@ -115,6 +129,7 @@ class InputSpec:
 
 
 NO_WORDS = "the review has no words the model reads (ASCII letters or digits)"
+BLANK_LINE = "the line is blank"
 
 
 def has_words(id_count: int) -> bool:
@@ -150,6 +165,7 @@ class RecordSource:
         # that can keep them (Parquet); other writers write every kept value as text.
         self.kept_types: dict[str, Any] = {}
         self._all_fields: list[str] | None = None  # JSON Lines with keep "all": every field
+        self.header_end = (0, 0)  # CSV: bytes and lines of the header
         self._raw: IO[bytes] | None = None
         self._records: Iterator[Record] = iter(())
         self.progress_total: int | None = None  # what progress() counts to: bytes, or Parquet rows
@@ -165,6 +181,9 @@ class RecordSource:
         None when unknown, as on stdin)."""
         if self.format == "parquet":
             return self._parquet_rows_read, self.progress_total
+        span, body = self.spec.span, getattr(self, "_span_raw", None)
+        if span is not None and body is not None:
+            return body.tell() - span.start, span.end - span.start
         try:
             done = self._raw.tell() if self._raw is not None else 0
         except (OSError, ValueError):
@@ -190,10 +209,32 @@ class RecordSource:
         stream = _decompressed(self._raw, self.where)
         lines = _decoded_lines(stream, self.options.encoding, self.where)
         read = {"jsonl": self._jsonl, "text": self._text}.get(self.format, self._csv)
+        if self.spec.span is not None:
+            # The file's start still decides the codec, the header and (JSON) the fields;
+            # then the records come from the span alone.
+            self._body = self._span_lines()
         self._records = read(lines)
         # Reading the header now lets a bad header fail before any output is created.
         self._first = next(self._records, None)
         return self
+
+    def _span_lines(self) -> Iterator[str]:
+        """The decoded lines of the span, read through a handle of their own."""
+        span = self.spec.span
+        assert span is not None
+        body = open(self.spec.path, "rb")  # noqa: SIM115 (closed in __exit__)
+        self._span_raw = body
+        codec = _after_bom(body, self.options.encoding, self.where)  # as the file's start says
+        body.seek(span.start)
+        return _decoded_lines(_lines_until(body, span.end - span.start), codec, self.where,
+                              first_line=span.lines + 1, bom=False)  # fmt: skip
+
+    def position(self, record: Record) -> tuple[int, int]:
+        """(bytes, physical lines) read when ``record`` has just come: where it ends in a
+        file read whole (for a format with a record a line, unless the line is blank)."""
+        assert self._raw is not None
+        counter = getattr(self, "_counter", None)
+        return self._raw.tell(), counter.count if counter is not None else record.line
 
     def _scan_fields(self) -> list[str]:
         """Every field of every JSON record, in order of first appearance: a JSON line has no
@@ -220,6 +261,8 @@ class RecordSource:
     def __exit__(self, *exc: object) -> None:
         if self._raw is not None and self._raw is not sys.stdin.buffer:
             self._raw.close()
+        if getattr(self, "_span_raw", None) is not None:
+            self._span_raw.close()
 
     def __iter__(self) -> Iterator[Record]:
         if getattr(self, "_first", None) is not None:
@@ -260,7 +303,7 @@ class RecordSource:
         delimiter = _DELIMITER_NAMES.get(delimiter.lower(), delimiter)
         if len(delimiter) != 1:
             raise InputError(f"the delimiter must be one character (or tab), got {delimiter!r}")
-        counter = _LineCounter(lines)
+        counter = self._counter = _LineCounter(lines)
         reader = csv.reader(counter, delimiter=delimiter, strict=True)
         try:
             header = next(reader)
@@ -268,6 +311,8 @@ class RecordSource:
             raise InputError(f"{self.where} is empty: there is no header row") from None
         except csv.Error as error:
             raise InputError(f"{self.where}, line 1: malformed header ({error})") from None
+        # Where the records begin (bytes, lines): the first range of a split file starts there.
+        self.header_end = (self._raw.tell() if self._raw is not None else 0, counter.count)
         if len(header) == 1 and self.options.delimiter is None:
             self._refuse_hidden_delimiter(header[0], delimiter)
         self._choose_columns(header)
@@ -280,6 +325,9 @@ class RecordSource:
             label_index = _unique_index(header, self.label_column, self.where)
         kept_at = [_unique_index(header, name, self.where) for name in self.kept_columns]
         row = 0
+        span = self.spec.span
+        if span is not None:  # the header came from the file's start; the records from here
+            counter.lines, counter.count, row = self._body, span.lines, span.rows
         while True:
             start = counter.count + 1
             try:
@@ -311,7 +359,7 @@ class RecordSource:
                 continue
             text = fields[text_index]
             yield Record(row, start, ident, text, check_text(text), label, kept)
-        if self._header_is_a_review(header):
+        if self._header_is_a_review(header) and (span is None or span.rows == 0):
             self._note_review_header(header[0], row)
 
     def _note_review_header(self, line: str, rows: int) -> None:
@@ -356,10 +404,22 @@ class RecordSource:
     # -- JSON Lines and plain text: a record a line ---------------------------------------
 
     def _jsonl(self, lines: Iterator[str]) -> Iterator[Record]:
-        for row, number, line in _numbered_records(lines):
+        span = self.spec.span
+        if span is not None:
+            # The file's first JSON object names the fields; when it lies before the span,
+            # read up to it, as a whole read would have.
+            for row, _, line in _numbered_records(lines):
+                value = _json_object(line)
+                if value is not None:
+                    if row <= span.rows:
+                        self._jsonl_fields(value)
+                    break
+            lines = self._body
+        rows, first = (0, 1) if span is None else (span.rows, span.lines + 1)
+        for row, number, line in _numbered_records(lines, rows, first):
             no_id = None if self.id_column or self.options.id_column else row
             if not line.strip():
-                yield Record(row, number, no_id, None, "the line is blank")
+                yield Record(row, number, no_id, None, BLANK_LINE)
                 continue
             try:
                 value = json.loads(line)
@@ -373,14 +433,7 @@ class RecordSource:
                 )
                 continue
             if not self.text_column:
-                self.columns = list(value)
-                self.text_column = (
-                    resolve_column(self.columns, self.options.text_column, TEXT, self.where) or ""
-                )
-                self.id_column = self._id_column(self.columns)
-                if self.options.label_column is not None:
-                    self.label_column = _column_in(self.columns, self.options.label_column)
-                self.kept_columns = self._kept(self.columns)
+                self._jsonl_fields(value)
             ident = value.get(self.id_column) if self.id_column else row
             label = value.get(self.label_column) if self.label_column else None
             kept = tuple(value.get(name) for name in self.kept_columns)
@@ -399,6 +452,17 @@ class RecordSource:
                 kept,
             )
 
+    def _jsonl_fields(self, value: dict[str, Any]) -> None:
+        """The text, id, label and kept fields, named by the first JSON object."""
+        self.columns = list(value)
+        self.text_column = (
+            resolve_column(self.columns, self.options.text_column, TEXT, self.where) or ""
+        )
+        self.id_column = self._id_column(self.columns)
+        if self.options.label_column is not None:
+            self.label_column = _column_in(self.columns, self.options.label_column)
+        self.kept_columns = self._kept(self.columns)
+
     def _text(self, lines: Iterator[str]) -> Iterator[Record]:
         """One review a line, no header: every line is a record; ids are line numbers."""
         options = self.options
@@ -415,7 +479,9 @@ class RecordSource:
         self.columns = [TEXT_FORMAT_COLUMN]
         self.text_column = resolve_column(self.columns, options.text_column, TEXT, self.where) or ""
         self.kept_columns = self._kept(self.columns)
-        for row, number, line in _numbered_records(lines):
+        span = self.spec.span
+        rows, first = (0, 1) if span is None else (span.rows, span.lines + 1)
+        for row, number, line in _numbered_records(self._body if span else lines, rows, first):
             text = line.rstrip("\r\n")
             if row == 1 and options.format is None and "\t" in text:
                 # Excel's "Unicode Text" is a tab-separated table in a .txt file.
@@ -426,7 +492,7 @@ class RecordSource:
                 )
             kept = (text,) * len(self.kept_columns)
             if not text.strip():
-                yield Record(row, number, row, None, "the line is blank", None, kept)
+                yield Record(row, number, row, None, BLANK_LINE, None, kept)
                 continue
             yield Record(row, number, row, text, "", None, kept)
 
@@ -452,10 +518,32 @@ class RecordSource:
         wanted = [self.text_column, self.id_column, self.label_column, *self.kept_columns]
         return self._parquet_rows(parquet, list(dict.fromkeys(w for w in wanted if w)))
 
+    def _parquet_batches(self, parquet: Any, wanted: list[str]) -> Iterator[Any]:
+        """The file's batches, or those of the row groups that hold the span's rows, sliced
+        to them."""
+        span = self.spec.span
+        if span is None:
+            yield from parquet.iter_batches(batch_size=4096, columns=wanted)
+            return
+        groups, before, first = [], None, 0
+        for group in range(parquet.metadata.num_row_groups):
+            size = parquet.metadata.row_group(group).num_rows
+            if first < span.end and first + size > span.start:
+                groups.append(group)
+                before = first if before is None else before
+            first += size
+        if not groups:
+            return
+        for batch in parquet.iter_batches(batch_size=4096, columns=wanted, row_groups=groups):
+            lo, hi = max(span.start - before, 0), min(span.end - before, batch.num_rows)
+            if hi > lo:
+                yield batch.slice(lo, hi - lo)
+            before += batch.num_rows
+
     def _parquet_rows(self, parquet: Any, wanted: list[str]) -> Iterator[Record]:
-        row = 0
+        row = 0 if self.spec.span is None else self.spec.span.start
         try:
-            for batch in parquet.iter_batches(batch_size=4096, columns=wanted):
+            for batch in self._parquet_batches(parquet, wanted):
                 texts = batch.column(self.text_column).to_pylist()
                 ids = batch.column(self.id_column).to_pylist() if self.id_column else None
                 label_column = self.label_column
@@ -474,13 +562,16 @@ class RecordSource:
             raise InputError(f"cannot read {self.spec.path} as Parquet: {error}") from None
 
 
-def _numbered_records(lines: Iterator[str]) -> Iterator[tuple[int, int, str]]:
-    """(record number, line number, line) of a format with a record a line. Every line is a
-    record, a blank one too, so that lines and records stay paired; but blank lines at the
-    end are not records (editors and exports leave them there)."""
+def _numbered_records(
+    lines: Iterator[str], rows: int = 0, first_line: int = 1
+) -> Iterator[tuple[int, int, str]]:
+    """(record number, line number, line) of a format with a record a line, numbered after
+    ``rows`` records from line ``first_line``. Every line is a record, a blank one too, so
+    that lines and records stay paired; but blank lines at the end are not records (editors
+    and exports leave them there)."""
     blanks: list[tuple[int, str]] = []
-    row = 0
-    for number, line in enumerate(lines, start=1):
+    row = rows
+    for number, line in enumerate(lines, start=first_line):
         if not line.strip():
             blanks.append((number, line))
             continue
@@ -490,6 +581,25 @@ def _numbered_records(lines: Iterator[str]) -> Iterator[tuple[int, int, str]]:
         blanks.clear()
         row += 1
         yield row, number, line
+
+
+def _json_object(line: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(line)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _lines_until(raw: IO[bytes], size: int) -> Iterator[bytes]:
+    """The lines of the next ``size`` bytes of ``raw`` (a span ends where a line does)."""
+    left = size
+    while left > 0:
+        line = raw.readline()
+        if not line:
+            return
+        left -= len(line)
+        yield line
 
 
 def _count(n: int, noun: str) -> str:
@@ -570,6 +680,17 @@ _BOMS = (
 )
 
 
+def wide_encoding(encoding: str, head: bytes) -> bool:
+    """Whether a file that starts with ``head``, read as ``encoding``, is UTF-16 or UTF-32
+    (its byte-order mark decides, as reading it does): there a byte 0x0a is no newline."""
+    codec = _codec(encoding)
+    for mark, marked, _ in _BOMS:
+        if head.startswith(mark):
+            codec = marked if _family(codec) in ("utf-8", _family(marked)) else codec
+            break
+    return "\n".encode(codec) != b"\n"
+
+
 def _codec(encoding: str) -> str:
     try:
         return codecs.lookup(encoding).name
@@ -608,13 +729,16 @@ def _after_bom(raw: IO[bytes], encoding: str, where: str) -> str:
     return codec
 
 
-def _decoded_lines(raw: IO[bytes], encoding: str, where: str) -> Iterator[str]:
-    """Physical lines decoded one at a time, so a decoding error can name its line."""
-    codec = _after_bom(raw, encoding, where)
+def _decoded_lines(
+    raw: Any, encoding: str, where: str, first_line: int = 1, bom: bool = True
+) -> Iterator[str]:
+    """Physical lines decoded one at a time, so a decoding error can name its line (lines
+    are numbered from ``first_line``; ``bom=False``: a span, which starts with no mark)."""
+    codec = _after_bom(raw, encoding, where) if bom else _codec(encoding)
     if "\n".encode(codec) != b"\n":  # UTF-16, UTF-32: a byte 0x0a is not a line break
         yield from _wide_lines(raw, codec, encoding, where)
         return
-    for number, line in enumerate(raw, start=1):
+    for number, line in enumerate(raw, start=first_line):
         try:
             yield line.decode(codec)
         except UnicodeDecodeError as error:

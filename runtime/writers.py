@@ -98,8 +98,9 @@ class _CsvWriter(Writer):
     def _header(self, kept: Sequence[str] = ()) -> None:
         # Written with the first rows, not before: a run that fails before its first record
         # leaves stdout empty.
+        columns = self._columns(kept)  # fixes the kept columns, with a header or without
         if not self.header_written:
-            self.writer.writerow(self._columns(kept))
+            self.writer.writerow(columns)
             self.header_written = True
 
     def finish(self) -> None:
@@ -202,9 +203,12 @@ class _ParquetWriter(Writer):
 
 
 @contextlib.contextmanager
-def open_output(path: str, fmt: str, explains: bool = False) -> Iterator[Writer]:
+def open_output(
+    path: str, fmt: str, explains: bool = False, header: bool = True
+) -> Iterator[Writer]:
     """A writer for ``path`` (``-`` is stdout); a file appears only if the block succeeds.
-    ``explains`` adds the explanation column."""
+    ``explains`` adds the explanation column; ``header=False`` leaves out a CSV's header
+    (a range of a file after its first, ``runtime/ranges.py``)."""
     if fmt == "parquet":
         try:
             import pyarrow  # noqa: F401
@@ -242,6 +246,8 @@ def open_output(path: str, fmt: str, explains: bool = False) -> Iterator[Writer]
                 handle.reconfigure(errors="backslashreplace")
             text_writer = _text_writer(handle, fmt)
             text_writer.explains = explains
+            if not header and isinstance(text_writer, _CsvWriter):
+                text_writer.header_written = True
             yield text_writer
             text_writer.finish()
     except BaseException:

@@ -173,3 +173,19 @@ def tiny_models(tmp_path_factory) -> Path:
     options = ExportOptions(validation_reviews=12, limit_per_label=6, mobile=False, allow_weak=True)
     export_release(run_dir, root / "models", root / "aclImdb_v1.tar.gz", options)
     return root / "models"
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    ray = pytest.importorskip("ray", reason="needs the ray extra")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if not ray.is_initialized():
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            object_store_memory=80 * 1024 * 1024,
+            logging_level="ERROR",
+            log_to_driver=False,
+        )
+    yield ray
+    ray.shutdown()

@@ -59,22 +59,6 @@ def manifest(folder: Path) -> dict:
     return json.loads((folder / "_manifest.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    ray = pytest.importorskip("ray", reason="needs the ray extra")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if not ray.is_initialized():
-        ray.init(
-            num_cpus=2,
-            include_dashboard=False,
-            object_store_memory=80 * 1024 * 1024,
-            logging_level="ERROR",
-            log_to_driver=False,
-        )
-    yield ray
-    ray.shutdown()
-
-
 # -- the local engine ------------------------------------------------------------------------------
 
 

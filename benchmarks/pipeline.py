@@ -1,0 +1,204 @@
+"""Benchmark: `scorer batch` end to end against the model alone, with where the time goes.
+
+    python -m benchmarks.pipeline [--models DIR] [--copies 4] [--repeats 3] [--data PATH] \\
+        [--variants fp32,int8,text-fp32,text-int8] [--json pipeline.json]
+
+On a CSV of the IMDb test split written ``--copies`` times (100,000 reviews by default), for
+each variant, in one run:
+
+- the model alone, the faster of two ways: a plain onnxruntime session (its default
+  threads, every core) scoring the reviews in length-sorted batches of 256, and the
+  runtime's own model call as ``scorer batch`` makes it (length-sorted batches of 64, one
+  single-threaded batch per core); tokens precomputed for a token-id model, the raw texts
+  for a raw-text one (whose graph tokenizes);
+- ``scorer batch FILE -o OUT.csv`` end to end, a fresh process (median of ``--repeats``),
+  with its peak memory, and its speed as a share of the model alone's;
+- the breakdown, each part alone in this process on one thread: start-up (``scorer batch``
+  on a one-review file, a fresh process), reading the CSV into records, tokenizing (token-id
+  models only), the model (as above) and writing the scored rows as CSV.
+
+The parts overlap in ``scorer batch`` (it reads and tokenizes the next window while the
+model scores this one), so they need not add up to the end-to-end time; the largest part
+after the model is where the next gain is. Figures from another machine are not comparable:
+the machine and its CPU flags are printed with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.speed import run_scorer
+from lstm_sentiment.export.machine import machine
+from lstm_sentiment.runtime.batch import BatchOptions, parallelism
+from lstm_sentiment.runtime.contract import pad_batch
+from lstm_sentiment.runtime.model import MODELS_DIR, SentimentModel
+from lstm_sentiment.runtime.readers import InputSpec, open_input
+from lstm_sentiment.runtime.signature import IDS, OUTPUT, TEXT, VARIANTS
+from lstm_sentiment.runtime.writers import open_output
+from lstm_sentiment.train import imdb
+
+BATCH = 256
+
+
+def median_seconds(function: Callable[[], Any], repeats: int) -> float:
+    runs = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        runs.append(time.perf_counter() - started)
+    return statistics.median(runs)
+
+
+def model_alone(path: Path, inputs: list[Any], takes_text: bool) -> Callable[[], None]:
+    """Scoring ``inputs`` (id arrays or texts) in a plain session: length-sorted batches."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    order = sorted(range(len(inputs)), key=lambda i: len(inputs[i]))
+    if takes_text:
+        feeds = [
+            {TEXT: np.array([inputs[i] for i in order[s : s + BATCH]], dtype=object)}
+            for s in range(0, len(order), BATCH)
+        ]
+    else:
+        feeds = [
+            {IDS: pad_batch([inputs[i] for i in order[s : s + BATCH]])[0]}
+            for s in range(0, len(order), BATCH)
+        ]
+
+    def run() -> None:
+        for feed in feeds:
+            session.run([OUTPUT], feed)
+
+    return run
+
+
+def read_all(csv_path: Path) -> list[Any]:
+    with open_input(InputSpec(str(csv_path))) as source:
+        return list(source)
+
+
+def write_all(rows: list[Any], out: Path) -> None:
+    with open_output(str(out), "csv") as writer:
+        for start in range(0, len(rows), 4096):
+            writer.write(rows[start : start + 4096])
+
+
+def measure(variant: str, path: Path, work: Path, csv_path: Path, repeats: int) -> dict[str, Any]:
+    model = SentimentModel.load(str(path), "cpu", threads=1)
+    records = read_all(csv_path)
+    texts = [r.text or "" for r in records]
+    encoded = None if model.takes_text else [model.contract.encode(t) for t in texts]
+    plain = model_alone(path, texts if model.takes_text else encoded, model.takes_text)
+    _, workers = parallelism("cpu", None, None)
+    runtime_call = (
+        (lambda: model.score_texts(texts, BatchOptions.batch_size, workers))
+        if model.takes_text
+        else (lambda: model.score_encoded(encoded, BatchOptions.batch_size, workers))
+    )
+    plain(), runtime_call()  # warm-up: the first runs allocate
+    plain_s, runtime_s = median_seconds(plain, repeats), median_seconds(runtime_call, repeats)
+    runs = [run_scorer(csv_path, str(path), work / "out.csv") for _ in range(repeats)]
+    end_to_end = statistics.median(r[0] for r in runs)
+    one = work / "one.csv"
+    imdb.write_csv([imdb.Review("one", "test", 1, 8, "A fine film.")], one)
+    parts = {
+        "start-up": statistics.median(
+            run_scorer(one, str(path), work / "one-out.csv")[0] for _ in range(repeats)
+        ),
+        "reading": median_seconds(lambda: read_all(csv_path), repeats),
+        "tokenizing": None
+        if model.takes_text
+        else median_seconds(lambda: [model.contract.encode(t) for t in texts], repeats),
+        "model": min(plain_s, runtime_s),
+    }
+    scores = model.score_encoded(encoded) if encoded is not None else model.score_texts(texts)[0]
+    rows = [(r.id, float(s), "positive" if s >= 0.5 else "negative", "", (), None)
+            for r, s in zip(records, scores, strict=True)]  # fmt: skip
+    parts["writing"] = median_seconds(lambda: write_all(rows, work / "written.csv"), repeats)
+    return {
+        "variant": variant,
+        "reviews": len(records),
+        "end_to_end_seconds": end_to_end,
+        "peak_mb": max(r[1] for r in runs),
+        "model_seconds": parts["model"],
+        "model_plain_session_seconds": plain_s,
+        "model_runtime_call_seconds": runtime_s,
+        "share_of_model": parts["model"] / end_to_end,
+        "parts_seconds": parts,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=Path, default=MODELS_DIR)
+    parser.add_argument("--copies", type=int, default=4, help="times the test split is written")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--variants", default="fp32,int8,text-fp32,text-int8")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args()
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown or not variants or args.copies < 1 or args.repeats < 1:
+        sys.exit(
+            f"error: --variants takes {', '.join(VARIANTS)}; --copies and --repeats must be >= 1"
+        )
+    paths = {v: args.models / VARIANTS[v].file for v in variants}
+    if missing := [str(p) for p in paths.values() if not p.is_file()]:
+        sys.exit(f"error: no model file {', '.join(missing)}")
+    try:
+        reviews = imdb.load_split(imdb.resolve_source(args.data), "test")
+    except imdb.DataError as error:
+        sys.exit(f"error: {error}")
+    print(f"machine: {machine()}", flush=True)
+    results = []
+    with tempfile.TemporaryDirectory() as work_dir:
+        work = Path(work_dir)
+        csv_path = work / "reviews.csv"
+        copies = [
+            imdb.Review(f"{r.id}#{copy}", r.split, r.label, r.rating, r.text)
+            for copy in range(args.copies)
+            for r in reviews
+        ]
+        rows = imdb.write_csv(copies, csv_path)
+        print(f"{rows:,} reviews ({csv_path.stat().st_size / 1e6:.0f} MB CSV)", flush=True)
+        for variant in variants:
+            results.append(measure(variant, paths[variant], work, csv_path, args.repeats))
+            print(f"  measured {variant}", flush=True)
+    _print(results)
+    if args.json:
+        figures = {"machine": machine(), "results": results}
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+
+
+def _print(results: list[dict[str, Any]]) -> None:
+    names = ["start-up", "reading", "tokenizing", "model", "writing"]
+    print()
+    print("| model | plain session, reviews/s | runtime's call | scorer batch | share | peak MB | "
+          + " | ".join(f"{n} s" for n in names) + " |")  # fmt: skip
+    print("| --- " * (6 + len(names)) + "|")
+    for r in results:
+        n = r["reviews"]
+        parts = [r["parts_seconds"][name] for name in names]
+        cells = ["-" if p is None else f"{p:.2f}" for p in parts]
+        print(
+            f"| {r['variant']} | {n / r['model_plain_session_seconds']:,.0f} | "
+            f"{n / r['model_runtime_call_seconds']:,.0f} | "
+            f"{n / r['end_to_end_seconds']:,.0f} | {r['share_of_model']:.0%} | "
+            f"{r['peak_mb']:.0f} | " + " | ".join(cells) + " |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""One big file as ranges that several Ray workers score at once, joined into one output.
+
+    from lstm_sentiment.runtime.ranges import plan_ranges
+    ranges = plan_ranges(InputSpec("big.csv"), range_bytes=32 << 20, window=8192)
+
+``scorer batch big.csv -o out/ --engine ray`` splits a file larger than ``--range-mb`` so
+that every worker gets a part of it; the output is byte for byte what ``scorer batch
+big.csv`` writes:
+
+- The file is read once here, by the same reader that scores it, to find where records
+  end: a CSV record with quoted newlines is never cut, and each range knows how many
+  records and physical lines come before it, so its row numbers, line numbers and ids are
+  the whole file's.
+- A range starts where a window of the whole file's schedule starts
+  (``batch.window_sizes``) and goes on with the same window sizes, so its batches are the
+  whole file's: int8 scores, which depend a little on their batch, come out the same.
+- Each range writes a part file (a CSV header only in the first), in a folder beside the
+  output whose name starts with ``_`` (so that a later job never reads it as an input);
+  when all are done they are joined in order into the output and the folder goes. A job
+  run again redoes only the ranges whose part is missing (``runtime/jobs.py``).
+
+Split: plain local CSV, TSV, JSON Lines and text files in an encoding whose newline is the
+byte 0x0a (UTF-8 and the 8-bit ones), and Parquet files (by rows), into local CSV, TSV or
+JSON Lines. Not split (one task, as before): compressed files (a gzip stream cannot be
+entered in the middle), remote inputs or outputs, UTF-16 and UTF-32, Parquet output, and
+JSON Lines with
+``--keep-columns all`` (their fields come from a pass over the whole file).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from lstm_sentiment.runtime.atomic import atomic_output
+from lstm_sentiment.runtime.batch import window_sizes
+from lstm_sentiment.runtime.errors import InputError
+from lstm_sentiment.runtime.readers import (
+    BLANK_LINE,
+    InputSpec,
+    ReadOptions,
+    Span,
+    open_input,
+    wide_encoding,
+)
+
+DEFAULT_RANGE_MB = 32.0
+_SPLIT_INPUTS = ("csv", "tsv", "jsonl", "text", "parquet")
+_SPLIT_OUTPUTS = ("csv", "tsv", "jsonl")
+_COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
+_UTF8_MARK = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class Range:
+    """A range of a file: its span and the size of its first window."""
+
+    index: int
+    span: Span
+    first_window: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, **asdict(self.span), "first_window": self.first_window}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Range:
+        span = Span(int(data["start"]), int(data["end"]), int(data["rows"]), int(data["lines"]))
+        return cls(int(data["index"]), span, int(data["first_window"]))
+
+
+def why_not_split(
+    path: str, output: str, read: ReadOptions, output_format: str, range_bytes: int
+) -> str:
+    """Why ``path`` is scored into ``output`` as one task ("" when it can be split)."""
+    if any("://" in p and not p.startswith("file://") for p in (path, output)):
+        return "a remote file"
+    local = Path(path.removeprefix("file://"))
+    try:
+        size = local.stat().st_size
+        with local.open("rb") as f:
+            head = f.read(8)
+    except OSError:
+        return "cannot be read"  # scoring it says why, in its manifest entry
+    spec = InputSpec(str(local), read)
+    try:
+        fmt = spec.resolved_format()
+        wide = fmt != "parquet" and wide_encoding(read.encoding, head)
+    except InputError:  # an unknown format or encoding: scoring it says so
+        return "cannot be read as given"
+    reasons = {
+        f"{fmt} input": fmt not in _SPLIT_INPUTS,
+        f"{output_format} output": output_format not in _SPLIT_OUTPUTS,
+        "compressed": head.startswith(_COMPRESSED),
+        "a UTF-16 or UTF-32 file": wide,
+        "JSON Lines with --keep-columns all": fmt == "jsonl" and read.keep_columns == "all",
+        f"{size:,} bytes, not over the range size": size <= range_bytes,
+    }
+    return next((reason for reason, applies in reasons.items() if applies), "")
+
+
+def plan_ranges(spec: InputSpec, range_bytes: int, window: int) -> list[Range]:
+    """The ranges of ``spec``'s file: each about ``range_bytes`` long, each starting where a
+    window of ``window`` starts. Raises ``InputError`` where the file cannot be read."""
+    path = Path(spec.path.removeprefix("file://"))
+    if spec.resolved_format() == "parquet":
+        return _parquet_ranges(spec, path, range_bytes, window)
+    edges = _edges(window)
+    ranges: list[Range] = []
+    with open_input(spec) as source:
+        if source.format in ("csv", "tsv"):
+            start, lines = source.header_end
+        else:
+            with path.open("rb") as f:
+                start, lines = (len(_UTF8_MARK) if f.read(3) == _UTF8_MARK else 0), 0
+        rows, size = 0, path.stat().st_size
+        begin = (start, rows, lines, window_at(window, 0))
+        edge = next(edges)
+        for record in source:
+            rows += 1
+            if rows < edge:
+                continue
+            while edge <= rows:
+                edge = next(edges)
+            at, lines = source.position(record)
+            if at - begin[0] >= range_bytes and record.error != BLANK_LINE and at < size:
+                ranges.append(_range(len(ranges), begin, at))
+                begin = (at, rows, lines, window_at(window, rows))
+    ranges.append(_range(len(ranges), begin, size))
+    return ranges
+
+
+def window_at(window: int, rows: int) -> int:
+    """The size of the window that starts after ``rows`` records (a window edge)."""
+    done = 0
+    for size in window_sizes(window):
+        if done >= rows:
+            return size
+        done += size
+    raise AssertionError("unreachable")
+
+
+def _edges(window: int) -> Any:
+    done = 0
+    for size in window_sizes(window):
+        done += size
+        yield done
+
+
+def _range(index: int, begin: tuple[int, int, int, int], end: int) -> Range:
+    start, rows, lines, first_window = begin
+    return Range(index, Span(start, end, rows, lines), first_window)
+
+
+def _parquet_ranges(spec: InputSpec, path: Path, range_bytes: int, window: int) -> list[Range]:
+    import pyarrow.parquet as pq
+
+    total = pq.ParquetFile(path).metadata.num_rows
+    per_range = max(1, total * range_bytes // max(1, path.stat().st_size))
+    ranges, begin = [], 0
+    for edge in _edges(window):
+        if edge >= total:
+            break
+        if edge - begin >= per_range:
+            ranges.append(Range(len(ranges), Span(begin, edge, begin, 0), window_at(window, begin)))
+            begin = edge
+    ranges.append(Range(len(ranges), Span(begin, total, begin, 0), window_at(window, begin)))
+    return ranges
+
+
+def parts_folder(output: str) -> str:
+    """Where a split file's parts go: beside its output, in a folder that jobs skip."""
+    if "://" in output:
+        parent, name = output.rsplit("/", 1)
+        return f"{parent}/_{name}.parts"
+    where = PurePosixPath(output)
+    return str(Path(where.parent) / f"_{where.name}.parts")
+
+
+def part_path(output: str, index: int) -> str:
+    suffix = PurePosixPath(output).suffix
+    return f"{parts_folder(output)}/{index:06d}{suffix}"
+
+
+def join_parts(output: str, count: int) -> None:
+    """The parts of ``output``, in order, joined into it (atomically); then their folder
+    goes."""
+    target = Path(output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(target, text=False) as out:
+        for index in range(count):
+            with open(part_path(output, index), "rb") as part:
+                shutil.copyfileobj(part, out, 1 << 20)
+    shutil.rmtree(parts_folder(output), ignore_errors=True)
