@@ -1,8 +1,11 @@
 """Benchmark: ``scorer batch`` on many files, the local engine against the Ray engine.
 
     python -m benchmarks.scale [--data PATH] [--files 8] [--repeats 3]
+    python -m benchmarks.scale --one-file 4        # one file of 100,000 reviews
 
-Writes ``--files`` copies of the 25,000-review IMDb test split as CSV files, then scores the
+Writes ``--files`` copies of the 25,000-review IMDb test split as CSV files (with
+``--one-file N``, one CSV file of N copies, which the Ray engine splits into ranges,
+``runtime/ranges.py``), then scores the
 folder with ``scorer batch DIR -o OUT/ --model int8`` in a fresh process for each engine,
 alternating engines, ``--repeats`` times: the local engine (one process, one batch per
 core) and ``--engine ray`` (a local Ray instance started by that process, one actor per
@@ -44,19 +47,30 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--one-file", type=int, default=0, metavar="N", help="one file of N copies instead"
+    )
     args = parser.parse_args()
     try:
         reviews = imdb.load_split(imdb.resolve_source(args.data), "test")
     except imdb.DataError as error:
         sys.exit(f"error: {error}")
     cpus = os.cpu_count() or 1
-    total = len(reviews) * args.files
+    copies = args.one_file or args.files
+    total = len(reviews) * copies
     print(f"machine: {machine()}")
-    print(f"{args.files} files x {len(reviews):,} reviews = {total:,} reviews; int8 model")
+    shape = "one file of" if args.one_file else f"{args.files} files x {len(reviews):,} ="
+    print(f"{shape} {total:,} reviews; int8 model")
     with tempfile.TemporaryDirectory(prefix="scale-benchmark-") as work:
         folder = Path(work) / "in"
         folder.mkdir()
-        for i in range(args.files):
+        if args.one_file:
+            imdb.write_csv(
+                (imdb.Review(f"{r.id}#{c}", r.split, r.label, r.rating, r.text)
+                 for c in range(args.one_file) for r in reviews),
+                folder / "all.csv",
+            )  # fmt: skip
+        for i in range(0 if args.one_file else args.files):
             imdb.write_csv(reviews, folder / f"part-{i:03d}.csv")
         seconds: dict[str, list[float]] = {"local": [], "ray": []}
         for repeat in range(args.repeats):
