@@ -253,7 +253,7 @@ def run_job(
     if options.engine == "ray":
         from lstm_sentiment.runtime.ray_engine import run_on_ray
 
-        earlier = {t.input: manifest.ranges_done(t) for t in todo}
+        earlier = {t.input: manifest.ranges_done(t) for t in todo} if options.resume else {}
         results = run_on_ray(todo, options, model_path, earlier)
     else:
         results = (score_task(t, options.read, batch, options.output_format, checked) for t in todo)

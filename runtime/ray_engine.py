@@ -110,11 +110,14 @@ def run_on_ray(
     from lstm_sentiment.runtime.jobs import split_entry
 
     ray = connect(options.address)
-    units, settled = _units(tasks, options, earlier or {})
-    yield from settled
-    if not units:
-        return
-    plan = plan_workers(ray.cluster_resources(), options.batch.provider, len(units))
+    range_bytes = int(options.range_mb * (1 << 20))
+    # Workers start before the planning read of big files, which they would otherwise wait
+    # for; their number comes from an estimate of the ranges (a file's size over their size).
+    sizes = [
+        -(-int(t.fingerprint.get("size") or 0) // range_bytes) if _splits(t, options) else 1
+        for t in tasks
+    ]
+    plan = plan_workers(ray.cluster_resources(), options.batch.provider, max(1, sum(sizes)))
     model_ref = ray.put(model_path.read_bytes())
     worker_class = ray.remote(
         num_cpus=plan.cpus_per_worker,
@@ -129,12 +132,15 @@ def run_on_ray(
         worker_class.remote(model_path.name, batch, options.read, options.output_format)
         for _ in range(plan.workers)
     ]
-    # The model goes with every call as a reference inside a list: a worker fetches it on its
-    # first file, and a restarted worker again (Ray would not restore a constructor argument).
-    model = [model_ref]
-    ranges = {t.input: results for t, _, results in units if results is not None}
-    queue, free, running = list(units), list(actors), {}
     try:
+        units, settled = _units(tasks, options, earlier or {})
+        yield from settled
+        # The model goes with every call as a reference inside a list: a worker fetches it on
+        # its first file, and a restarted worker again (Ray would not restore a constructor
+        # argument).
+        model = [model_ref]
+        ranges = {t.input: results for t, _, results in units if results is not None}
+        queue, free, running = list(units), list(actors), {}
         while queue or running:
             while queue and free:
                 actor, (task, part, _) = free.pop(), queue.pop(0)
@@ -165,6 +171,15 @@ def run_on_ray(
 Unit = tuple["Task", "Range | None", "list[dict[str, Any]] | None"]
 
 
+def _splits(task: Task, options: JobOptions) -> bool:
+    from lstm_sentiment.runtime.ranges import why_not_split
+
+    range_bytes = int(options.range_mb * (1 << 20))
+    return not why_not_split(
+        task.input, task.output, options.read, options.output_format, range_bytes
+    )
+
+
 def _units(
     tasks: list[Task], options: JobOptions, earlier: dict[str, list[dict[str, Any]] | None]
 ) -> tuple[list[Unit], list[dict[str, Any]]]:
@@ -173,15 +188,14 @@ def _units(
     those whose planning read failed, and those whose every range an earlier run did."""
     from lstm_sentiment.runtime.errors import LstmSentimentError
     from lstm_sentiment.runtime.jobs import split_entry
-    from lstm_sentiment.runtime.ranges import Range, part_path, plan_ranges, why_not_split
+    from lstm_sentiment.runtime.ranges import Range, part_path, plan_ranges
     from lstm_sentiment.runtime.readers import InputSpec
 
     units: list[Unit] = []
     settled: list[dict[str, Any]] = []
     range_bytes = int(options.range_mb * (1 << 20))
     for task in tasks:
-        if why_not_split(task.input, task.output, options.read, options.output_format,
-                         range_bytes):  # fmt: skip
+        if not _splits(task, options):
             units.append((task, None, None))
             continue
         planned = earlier.get(task.input)

@@ -206,6 +206,13 @@ def test_a_rerun_redoes_only_the_ranges_an_interrupted_run_left(tmp_path, ray_cl
     (entry,) = manifest(out)["inputs"]
     redone = {r["index"] for r in entry["ranges"] if not r.get("resumed")}
     assert entry["status"] == "done" and redone == left
+    entry |= {"status": "partial"}  # as before, but --no-resume redoes every range
+    (out / "_manifest.json").write_text(json.dumps(manifest(out) | {"inputs": [entry]}))
+    fresh = job(str(path), "-o", str(out), "--engine", "ray", "--range-mb", "0.05", "--no-resume")
+    assert fresh.exit_code in (0, 3), fresh.output
+    (entry,) = manifest(out)["inputs"]
+    assert entry["status"] == "done" and not any(r.get("resumed") for r in entry["ranges"])
+    assert (out / "big.csv").read_bytes() == expected.read_bytes()
 
 
 def test_a_file_whose_reading_fails_fails_alone_and_is_named(tmp_path, ray_cluster):
