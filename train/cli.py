@@ -209,8 +209,9 @@ def train(**given: Any) -> None:
     with interrupt_leaves(f"the same command resumes {out} after its last finished epoch"):
         result = run_training(resolved, dataset, out)
     typer.echo(
-        f"kept epoch {result.best_epoch} "
-        f"(val_accuracy {result.history['val_accuracy'][result.best_epoch - 1]:.4f}); "
+        f"kept epoch {result.best_epoch}, the lowest validation loss "
+        f"({result.history['val_loss'][result.best_epoch - 1]:.4f}; accuracy "
+        f"{result.history['val_accuracy'][result.best_epoch - 1]:.4f}); "
         f"{result.seconds:.0f} s; wrote {result.out_dir}"
     )
 
