@@ -30,14 +30,13 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmarks.speed import run_scorer
+from benchmarks.speed import repeated, run_scorer, timed
 from lstm_sentiment.export.machine import machine
 from lstm_sentiment.runtime.batch import BatchOptions, parallelism
 from lstm_sentiment.runtime.contract import pad_batch
@@ -48,15 +47,6 @@ from lstm_sentiment.runtime.writers import open_output
 from lstm_sentiment.train import imdb
 
 BATCH = 256
-
-
-def median_seconds(function: Callable[[], Any], repeats: int) -> float:
-    runs = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        runs.append(time.perf_counter() - started)
-    return statistics.median(runs)
 
 
 def model_alone(path: Path, inputs: list[Any], takes_text: bool) -> Callable[[], None]:
@@ -107,7 +97,7 @@ def measure(variant: str, path: Path, work: Path, csv_path: Path, repeats: int) 
         else (lambda: model.score_encoded(encoded, BatchOptions.batch_size, workers))
     )
     plain(), runtime_call()  # warm-up: the first runs allocate
-    plain_s, runtime_s = median_seconds(plain, repeats), median_seconds(runtime_call, repeats)
+    plain_s, runtime_s = timed(plain, repeats=repeats), timed(runtime_call, repeats=repeats)
     runs = [run_scorer(csv_path, str(path), work / "out.csv") for _ in range(repeats)]
     end_to_end = statistics.median(r[0] for r in runs)
     one = work / "one.csv"
@@ -116,16 +106,17 @@ def measure(variant: str, path: Path, work: Path, csv_path: Path, repeats: int) 
         "start-up": statistics.median(
             run_scorer(one, str(path), work / "one-out.csv")[0] for _ in range(repeats)
         ),
-        "reading": median_seconds(lambda: read_all(csv_path), repeats),
+        "reading": timed(read_all, csv_path, repeats=repeats),
         "tokenizing": None
         if model.takes_text
-        else median_seconds(lambda: [model.contract.encode(t) for t in texts], repeats),
+        else timed(lambda: [model.contract.encode(t) for t in texts], repeats=repeats),
         "model": min(plain_s, runtime_s),
     }
     scores = model.score_encoded(encoded) if encoded is not None else model.score_texts(texts)[0]
-    rows = [(r.id, float(s), "positive" if s >= 0.5 else "negative", "", (), None)
+    rule = model.label_rule()
+    rows = [(r.id, float(s), rule(float(s)), "", (), None)
             for r, s in zip(records, scores, strict=True)]  # fmt: skip
-    parts["writing"] = median_seconds(lambda: write_all(rows, work / "written.csv"), repeats)
+    parts["writing"] = timed(write_all, rows, work / "written.csv", repeats=repeats)
     return {
         "variant": variant,
         "reviews": len(records),
@@ -166,12 +157,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work_dir:
         work = Path(work_dir)
         csv_path = work / "reviews.csv"
-        copies = [
-            imdb.Review(f"{r.id}#{copy}", r.split, r.label, r.rating, r.text)
-            for copy in range(args.copies)
-            for r in reviews
-        ]
-        rows = imdb.write_csv(copies, csv_path)
+        rows = imdb.write_csv(repeated(reviews, args.copies), csv_path)
         print(f"{rows:,} reviews ({csv_path.stat().st_size / 1e6:.0f} MB CSV)", flush=True)
         for variant in variants:
             results.append(measure(variant, paths[variant], work, csv_path, args.repeats))

@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.speed import repeated
 from lstm_sentiment.export.machine import machine
 from lstm_sentiment.train import imdb
 
@@ -65,11 +66,7 @@ def main() -> None:
         folder = Path(work) / "in"
         folder.mkdir()
         if args.one_file:
-            imdb.write_csv(
-                (imdb.Review(f"{r.id}#{c}", r.split, r.label, r.rating, r.text)
-                 for c in range(args.one_file) for r in reviews),
-                folder / "all.csv",
-            )  # fmt: skip
+            imdb.write_csv(repeated(reviews, args.one_file), folder / "all.csv")
         for i in range(0 if args.one_file else args.files):
             imdb.write_csv(reviews, folder / f"part-{i:03d}.csv")
         seconds: dict[str, list[float]] = {"local": [], "ray": []}

@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,10 +81,11 @@ def matmul_peak_gflops(size: int = 2048, repeats: int = 7) -> float:
 REPEATS = 3
 
 
-def timed(function: Any, *args: Any) -> float:
-    """Median wall seconds of ``REPEATS`` calls (machines are noisy; one run is not a figure)."""
+def timed(function: Any, *args: Any, repeats: int | None = None) -> float:
+    """Median wall seconds of ``repeats`` calls (default ``REPEATS``: machines are noisy; one
+    run is not a figure)."""
     runs = []
-    for _ in range(REPEATS):
+    for _ in range(repeats or REPEATS):
         started = time.perf_counter()
         function(*args)
         runs.append(time.perf_counter() - started)
@@ -135,6 +136,13 @@ def run_scorer(
         raise RuntimeError(f"scorer batch failed: {result.stderr[-2000:]}")
     peak_kb = int(result.stderr.rsplit("PEAK_KB ", 1)[1].split()[0])
     return seconds, peak_kb / 1024
+
+
+def repeated(reviews: list[imdb.Review], copies: int) -> Iterator[imdb.Review]:
+    """``reviews`` ``copies`` times over, each copy's ids made unique (``ID#copy``)."""
+    for copy in range(copies):
+        for r in reviews:
+            yield imdb.Review(f"{r.id}#{copy}", r.split, r.label, r.rating, r.text)
 
 
 def big_csv(reviews: list[imdb.Review], path: Path, gigabytes: float) -> int:

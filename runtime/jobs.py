@@ -73,6 +73,10 @@ class JobOptions:
     address: str | None = None  # Ray: "auto", "ray://HOST:PORT"; None starts a local one
     range_mb: float = 32.0  # Ray: a file over this many MB is split into ranges (ranges.py)
 
+    @property
+    def range_bytes(self) -> int:
+        return int(self.range_mb * (1 << 20))
+
 
 @dataclass
 class Task:

@@ -42,6 +42,8 @@ from lstm_sentiment.runtime.readers import (
     InputSpec,
     ReadOptions,
     Span,
+    is_compressed,
+    mark_length,
     open_input,
     wide_encoding,
 )
@@ -49,8 +51,6 @@ from lstm_sentiment.runtime.readers import (
 DEFAULT_RANGE_MB = 32.0
 _SPLIT_INPUTS = ("csv", "tsv", "jsonl", "text", "parquet")
 _SPLIT_OUTPUTS = ("csv", "tsv", "jsonl")
-_COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
-_UTF8_MARK = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def why_not_split(
     reasons = {
         f"{fmt} input": fmt not in _SPLIT_INPUTS,
         f"{output_format} output": output_format not in _SPLIT_OUTPUTS,
-        "compressed": head.startswith(_COMPRESSED),
+        "compressed": is_compressed(head),
         "a UTF-16 or UTF-32 file": wide,
         "JSON Lines with --keep-columns all": fmt == "jsonl" and read.keep_columns == "all",
         f"{size:,} bytes, not over the range size": size <= range_bytes,
@@ -113,7 +113,7 @@ def plan_ranges(spec: InputSpec, range_bytes: int, window: int) -> list[Range]:
             start, lines = source.header_end
         else:
             with path.open("rb") as f:
-                start, lines = (len(_UTF8_MARK) if f.read(3) == _UTF8_MARK else 0), 0
+                start, lines = mark_length(f.read(4)), 0
         rows, size = 0, path.stat().st_size
         begin = (start, rows, lines, window_at(window, 0))
         edge = next(edges)

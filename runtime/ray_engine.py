@@ -110,11 +110,11 @@ def run_on_ray(
     from lstm_sentiment.runtime.jobs import split_entry
 
     ray = connect(options.address)
-    range_bytes = int(options.range_mb * (1 << 20))
+    splits = {t.input for t in tasks if _splits(t, options)}
     # Workers start before the planning read of big files, which they would otherwise wait
     # for; their number comes from an estimate of the ranges (a file's size over their size).
     sizes = [
-        -(-int(t.fingerprint.get("size") or 0) // range_bytes) if _splits(t, options) else 1
+        -(-int(t.fingerprint.get("size") or 0) // options.range_bytes) if t.input in splits else 1
         for t in tasks
     ]
     plan = plan_workers(ray.cluster_resources(), options.batch.provider, max(1, sum(sizes)))
@@ -133,7 +133,7 @@ def run_on_ray(
         for _ in range(plan.workers)
     ]
     try:
-        units, settled = _units(tasks, options, earlier or {})
+        units, settled = _units(tasks, splits, options, earlier or {})
         yield from settled
         # The model goes with every call as a reference inside a list: a worker fetches it on
         # its first file, and a restarted worker again (Ray would not restore a constructor
@@ -174,18 +174,21 @@ Unit = tuple["Task", "Range | None", "list[dict[str, Any]] | None"]
 def _splits(task: Task, options: JobOptions) -> bool:
     from lstm_sentiment.runtime.ranges import why_not_split
 
-    range_bytes = int(options.range_mb * (1 << 20))
     return not why_not_split(
-        task.input, task.output, options.read, options.output_format, range_bytes
+        task.input, task.output, options.read, options.output_format, options.range_bytes
     )
 
 
 def _units(
-    tasks: list[Task], options: JobOptions, earlier: dict[str, list[dict[str, Any]] | None]
+    tasks: list[Task],
+    splits: set[str],
+    options: JobOptions,
+    earlier: dict[str, list[dict[str, Any]] | None],
 ) -> tuple[list[Unit], list[dict[str, Any]]]:
-    """What the workers get: whole files, or the ranges of a big file still to score (an
-    interrupted run's plan and finished parts kept); and the entries of files settled here:
-    those whose planning read failed, and those whose every range an earlier run did."""
+    """What the workers get: whole files, or the ranges still to score of a big file (an
+    input in ``splits``; an interrupted run's plan and finished parts kept); and the entries
+    of files settled here: those whose planning read failed, and those whose every range an
+    earlier run did."""
     from lstm_sentiment.runtime.errors import LstmSentimentError
     from lstm_sentiment.runtime.jobs import split_entry
     from lstm_sentiment.runtime.ranges import Range, part_path, plan_ranges
@@ -193,9 +196,8 @@ def _units(
 
     units: list[Unit] = []
     settled: list[dict[str, Any]] = []
-    range_bytes = int(options.range_mb * (1 << 20))
     for task in tasks:
-        if not _splits(task, options):
+        if task.input not in splits:
             units.append((task, None, None))
             continue
         planned = earlier.get(task.input)
@@ -204,7 +206,7 @@ def _units(
                 parts = [Range.from_dict(r) for r in planned]
             else:
                 spec = InputSpec(task.input.removeprefix("file://"), options.read)
-                parts = plan_ranges(spec, range_bytes, options.batch.window)
+                parts = plan_ranges(spec, options.range_bytes, options.batch.window)
                 planned = [p.as_dict() for p in parts]
         except (LstmSentimentError, OSError, KeyError, TypeError, ValueError) as error:
             settled.append({"input": task.input, "output": task.output, **task.fingerprint,

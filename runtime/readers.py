@@ -249,11 +249,8 @@ class RecordSource:
         fields: dict[str, None] = {}
         stream = _decompressed(self._raw, self.where)
         for line in _decoded_lines(stream, self.options.encoding, self.where):
-            try:
-                value = json.loads(line)
-            except (json.JSONDecodeError, RecursionError):
-                continue  # the reading pass gives such a line its error record
-            if isinstance(value, dict):
+            value = _json_object(line)  # other lines get their error record when read
+            if value is not None:
                 fields.update(dict.fromkeys(value))
         self._raw.seek(0)
         return list(fields)
@@ -689,6 +686,16 @@ def wide_encoding(encoding: str, head: bytes) -> bool:
             codec = marked if _family(codec) in ("utf-8", _family(marked)) else codec
             break
     return "\n".encode(codec) != b"\n"
+
+
+def is_compressed(head: bytes) -> bool:
+    """Whether a file's first bytes say gzip, bzip2 or xz (as reading it finds)."""
+    return head.startswith(tuple(_COMPRESSIONS))
+
+
+def mark_length(head: bytes) -> int:
+    """The length of the byte-order mark a file's first bytes begin with (0 for none)."""
+    return next((len(mark) for mark, _, _ in _BOMS if head.startswith(mark)), 0)
 
 
 def _codec(encoding: str) -> str:
