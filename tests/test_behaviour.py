@@ -108,6 +108,14 @@ def test_counterfactual_targets_come_from_the_lexicon_and_skip_neutral_ones(lexi
         assert bool(target > 0.5) is (superb != turned), text
     with pytest.raises(ValueError, match="counterfactual"):
         TrainConfig(counterfactuals=1)
+    sharp = TrainConfig(teacher_folds=5, counterfactuals=2, counterfactual_sharpness=3.0)
+    sharp_texts, sharp_targets = _counterfactual_texts(sharp, reviews, lambda _: None)
+    assert sharp_texts == texts
+    # the same side of 0.5, further from it: logit times 3
+    logits = np.log(targets / (1 - targets))
+    assert np.log(sharp_targets / (1 - sharp_targets)) == pytest.approx(3 * logits, rel=1e-3)
+    with pytest.raises(ValueError, match="sharpness"):
+        TrainConfig(counterfactual_sharpness=0)
 
 
 def test_held_out_cases_use_no_training_template_or_word():

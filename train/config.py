@@ -95,6 +95,9 @@ class TrainConfig:
     # counterfactual short texts cut from each training review (train/counterfactual.py: a
     # negation put in, or a question answered), targets from the lexicon teacher
     counterfactuals: int = 0
+    # > 1 sharpens those targets (logit times this): the lexicon's sums are mild ("not
+    # dull" 0.65) and the corpus's habits pull a student below 0.5 on them
+    counterfactual_sharpness: float = 1.0
     # batches of reviews of similar length (padded only to their longest); else shuffled
     # batches of any lengths, as the textbook trains
     length_buckets: bool = False
@@ -138,6 +141,7 @@ class TrainConfig:
             "counterfactuals must be >= 0": self.counterfactuals >= 0,
             "counterfactual texts need a teacher (teacher_folds >= 2)": self.distils
             or not self.counterfactuals,
+            "counterfactual_sharpness must be > 0": self.counterfactual_sharpness > 0,
             "label_weight must be in [0, 1]": 0 <= self.label_weight <= 1,
             "crop_label_weight must be in [0, 1]": 0 <= self.crop_label_weight <= 1,
             "crop_review_weight must be in [0, 1]": 0 <= self.crop_review_weight <= 1,

@@ -243,7 +243,17 @@ def _counterfactual_texts(
         f"counterfactuals: {int(polar.sum()):,} of {len(made):,} turned sentences carry a "
         "clear lexicon score"
     )
-    return [t for t, keep in zip(made, polar, strict=True) if keep], scores[polar]
+    return [t for t, keep in zip(made, polar, strict=True) if keep], sharpened(
+        scores[polar], config.counterfactual_sharpness
+    )
+
+
+def sharpened(probabilities: np.ndarray, sharpness: float) -> np.ndarray:
+    """Probabilities with their logits multiplied by ``sharpness`` (1: unchanged)."""
+    if sharpness == 1.0:
+        return probabilities.astype(np.float32)
+    p = np.clip(probabilities.astype(np.float64), 1e-6, 1 - 1e-6)
+    return (1 / (1 + np.exp(-sharpness * np.log(p / (1 - p))))).astype(np.float32)
 
 
 def _with_lexicon(
