@@ -13,8 +13,13 @@ et al., ACL 2020). Cost: seconds per review of each method against plain scoring
 same reviews, in this process, and ``scorer batch`` end to end on the whole test split with
 and without ``--explain 3`` (fresh processes, median of ``--repeats``). And what the
 ``token_effects`` output costs plain scoring: the file against a copy without it (its branch
-pruned), scoring the sample, interleaved, median of ``--repeats``. The test split is only
-measured here.
+pruned), scoring the sample, interleaved, median of ``--repeats``.
+
+The random baseline averages ``--random-draws`` draws of k words per review: one draw's mean
+is dominated by the few reviews where chance deletes a word that matters. ``--recency
+150,200,300`` adds a row per discount of the pass effects with the distance from the
+review's end, exp(-distance / tokens) in place of the file's own (0: none), computed from the
+file's effects; such choices are made with ``--split train``, never on the test split.
 """
 
 from __future__ import annotations
@@ -58,31 +63,58 @@ def words_of(model: SentimentModel, texts: list[str], method: str) -> tuple[list
 
 
 def deletion_figures(
-    model: SentimentModel, texts: list[str], explained: list[Any] | None, seed: int
+    model: SentimentModel,
+    texts: list[str],
+    explained: list[Any] | None,
+    seed: int,
+    draws: int = 1,
 ) -> dict[str, dict[str, float]]:
     """Per k: mean logit move away from the predicted label and the share flipped; with
-    ``explained`` None, k random words of each review."""
+    ``explained`` None, k random words of each review, averaged over ``draws`` draws."""
     base = logit(model.score(texts))
     sign = np.where(base >= 0, 1.0, -1.0)
     rng = np.random.default_rng(seed)
     figures = {}
     for k in KS:
         variants = []
-        for i, text in enumerate(texts):
-            words = explained[i] if explained is not None else None
-            if words is None:  # random: any k of the words the model reads
-                spans = _spans(model, text)
-                pick = rng.permutation(len(spans))[:k]
-                chosen = [spans[j] for j in pick]
-            else:
-                toward = sorted(words, key=lambda w: -sign[i] * w["effect"])[:k]
-                chosen = [(w["start"], w["end"]) for w in toward]
-            variants.append(deleted(text, chosen))
+        for _ in range(1 if explained is not None else draws):
+            for i, text in enumerate(texts):
+                if explained is None:  # random: any k of the words the model reads
+                    spans = _spans(model, text)
+                    chosen = [spans[j] for j in rng.permutation(len(spans))[:k]]
+                else:
+                    toward = sorted(explained[i], key=lambda w: -sign[i] * w["effect"])[:k]
+                    chosen = [(w["start"], w["end"]) for w in toward]
+                variants.append(deleted(text, chosen))
         after = logit(np.nan_to_num(model.score(variants), nan=0.5))
-        move = sign * (base - after)
-        flipped = (after >= 0) != (base >= 0)
+        before = np.tile(base, len(variants) // len(texts))
+        move = np.tile(sign, len(variants) // len(texts)) * (before - after)
+        flipped = (after >= 0) != (before >= 0)
         figures[str(k)] = {"logit_move": float(move.mean()), "flipped": float(flipped.mean())}
     return figures
+
+
+def rediscounted(path: Path, explained: list[Any], tokens: float) -> list[Any]:
+    """The pass effects with the file's recency discount replaced by exp(-distance /
+    ``tokens``) (0: no discount); distance counts words from the last one the model read."""
+    import onnx
+
+    rates = [
+        onnx.numpy_helper.to_array(node.attribute[0].t).item()
+        for node in onnx.load(path).graph.node
+        if node.op_type == "Constant" and node.output[0].endswith("fx_rate")
+    ]
+    own = rates[0] if rates else 0.0  # files exported before the discount have none
+    rate = -1.0 / tokens if tokens else 0.0
+    changed = []
+    for words in explained:
+        ordered = sorted(words, key=lambda w: w["start"])
+        last = len(ordered) - 1
+        changed.append(
+            [{**w, "effect": w["effect"] * np.exp((rate - own) * (last - j))}
+             for j, w in enumerate(ordered)]
+        )  # fmt: skip
+    return changed
 
 
 def without_effects(path: Path, folder: Path) -> Path:
@@ -142,10 +174,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--split", choices=("test", "train"), default="test")
+    parser.add_argument("--random-draws", type=int, default=5)
+    parser.add_argument("--recency", default="", help="comma-separated discounts to compare")
+    parser.add_argument("--deletion-only", action="store_true", help="skip the costs")
     args = parser.parse_args()
     try:
         source = imdb.resolve_source(args.data)
-        reviews = imdb.load_split(source, "test")
+        reviews = imdb.load_split(source, args.split)
         model = SentimentModel.load(args.model, "cpu", threads=1)
         model.require_effects()
     except Exception as error:  # a missing archive or model, or a file without effects
@@ -153,7 +189,7 @@ def main() -> None:
     sample = subset(reviews, max(1, args.reviews // 2), args.seed)
     texts = [r.text for r in sample if model.score(r.text) == model.score(r.text)]
     print(f"machine: {machine()}")
-    print(f"model: {model.path}; {len(texts)} test reviews, one thread", flush=True)
+    print(f"model: {model.path}; {len(texts)} {args.split} reviews, one thread", flush=True)
     started = time.perf_counter()
     model.score(texts)
     plain = time.perf_counter() - started
@@ -161,11 +197,20 @@ def main() -> None:
     for method in ("pass", "occlusion", "random"):
         explained, seconds = (None, plain) if method == "random" else words_of(model, texts, method)
         rows[method] = {
-            "deletion": deletion_figures(model, texts, explained, args.seed),
+            "deletion": deletion_figures(model, texts, explained, args.seed, args.random_draws),
             "ms_per_review": 1000 * seconds / len(texts),
             "x_plain": seconds / plain,
         }
         print(f"  measured {method}", flush=True)
+        for tokens in [float(t) for t in args.recency.split(",") if t] if method == "pass" else []:
+            again = rediscounted(model.path, explained, tokens)
+            rows[f"pass, recency {tokens:g}"] = {
+                **rows["pass"],
+                "deletion": deletion_figures(model, texts, again, args.seed),
+            }
+    if args.deletion_only:
+        _print(rows, None, plain, len(texts))
+        return
     overhead = effects_overhead(model, texts, max(3, args.repeats))
     one_review = occlusion_ms(model, reviews)
     end_to_end = _end_to_end(reviews, args.model, args.repeats)
@@ -201,7 +246,7 @@ def _end_to_end(reviews: list[imdb.Review], model: str, repeats: int) -> dict[st
     return {"reviews": len(reviews), "plain_seconds": a, "explain3_seconds": b, "ratio": b / a}
 
 
-def _print(rows: dict[str, Any], end_to_end: dict[str, float], plain: float, n: int) -> None:
+def _print(rows: dict[str, Any], end_to_end: dict[str, float] | None, plain: float, n: int) -> None:
     random = rows["random"]["deletion"]
     print()
     print("| method | " + " | ".join(f"top-{k} logit move (x random) / flipped" for k in KS)
@@ -217,6 +262,8 @@ def _print(rows: dict[str, Any], end_to_end: dict[str, float], plain: float, n: 
               + f" | {row['ms_per_review']:.2f} | {row['x_plain']:.2f} |")  # fmt: skip
     print(f"plain scoring: {1000 * plain / n:.2f} ms a review (one thread, batches of 256)")
     e = end_to_end
+    if e is None:
+        return
     print(
         f"scorer batch on {e['reviews']:,} test reviews: {e['plain_seconds']:.1f} s plain, "
         f"{e['explain3_seconds']:.1f} s with --explain 3 ({e['ratio']:.2f}x)"

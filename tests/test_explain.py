@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from lstm_sentiment.runtime.cli import app
 from lstm_sentiment.runtime.explain import kept_spans, logit
 from lstm_sentiment.runtime.model import SentimentModel
+from lstm_sentiment.export.effects import RECENCY_TOKENS
 from lstm_sentiment.runtime.signature import EFFECTS, TOKENS, VARIANTS
 
 VARIANT_NAMES = list(VARIANTS)
@@ -39,9 +40,14 @@ def test_effects_are_the_changes_of_the_logit_of_every_prefix(tiny_models):
         prefixes = logit(
             np.array([model.score_ids(ids[None, : t + 1])[0] for t in range(len(ids))])
         )
-        np.testing.assert_allclose(row[1:], np.diff(prefixes), atol=2e-4)
+        # Each change discounted by its distance from the last id: undone, they add up to
+        # the review's logit minus the start id's.
+        distance = np.arange(len(ids) - 2, -1, -1)
+        weights = np.exp(-distance / RECENCY_TOKENS)
+        np.testing.assert_allclose(row[1:], np.diff(prefixes) * weights, atol=2e-4)
         assert row[0] == 0
-        np.testing.assert_allclose(row.sum(), prefixes[-1] - prefixes[0], atol=2e-4)
+        undone = row[1:] / weights
+        np.testing.assert_allclose(undone.sum(), prefixes[-1] - prefixes[0], atol=2e-3)
 
 
 def test_padding_gets_no_effect_and_batching_changes_none(tiny_models):
