@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from lstm_sentiment.export.effects import RECENCY_TOKENS
 from lstm_sentiment.runtime.cli import app
 from lstm_sentiment.runtime.explain import kept_spans, logit
 from lstm_sentiment.runtime.model import SentimentModel
-from lstm_sentiment.export.effects import RECENCY_TOKENS
 from lstm_sentiment.runtime.signature import EFFECTS, TOKENS, VARIANTS
 
 VARIANT_NAMES = list(VARIANTS)
