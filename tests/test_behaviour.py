@@ -118,6 +118,16 @@ def test_counterfactual_targets_come_from_the_lexicon_and_skip_neutral_ones(lexi
         TrainConfig(counterfactual_sharpness=0)
 
 
+def test_counterfactual_negation_share():
+    sentences = [f"The plot was dull number {i}." for i in range(400)]
+    for share in (0.0, 0.5, 1.0):
+        made = counterfactuals(sentences, 1, 0, negations=share)
+        negated = sum("?" not in t and " not " in t for t in made) / len(made)
+        assert negated == pytest.approx(share, abs=0.07), share
+    with pytest.raises(ValueError, match="counterfactual_negations"):
+        TrainConfig(counterfactual_negations=1.5)
+
+
 def test_held_out_cases_use_no_training_template_or_word():
     suite = behaviour.load_suite()
     train = {c.text for c in behaviour.cases(suite, "train")}

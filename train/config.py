@@ -98,6 +98,7 @@ class TrainConfig:
     # > 1 sharpens those targets (logit times this): the lexicon's sums are mild ("not
     # dull" 0.65) and the corpus's habits pull a student below 0.5 on them
     counterfactual_sharpness: float = 1.0
+    counterfactual_negations: float = 1 / 3  # share of them negations; the rest questions
     # batches of reviews of similar length (padded only to their longest); else shuffled
     # batches of any lengths, as the textbook trains
     length_buckets: bool = False
@@ -142,6 +143,7 @@ class TrainConfig:
             "counterfactual texts need a teacher (teacher_folds >= 2)": self.distils
             or not self.counterfactuals,
             "counterfactual_sharpness must be > 0": self.counterfactual_sharpness > 0,
+            "counterfactual_negations must be in [0, 1]": 0 <= self.counterfactual_negations <= 1,
             "label_weight must be in [0, 1]": 0 <= self.label_weight <= 1,
             "crop_label_weight must be in [0, 1]": 0 <= self.crop_label_weight <= 1,
             "crop_review_weight must be in [0, 1]": 0 <= self.crop_review_weight <= 1,

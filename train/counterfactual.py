@@ -42,15 +42,18 @@ _NO = ("No.", "No, not at all.", "Not really.", "Nope.", "No.", "No, not really.
 _YES = ("Yes.", "Yes, very.", "Yes, really.", "Absolutely.", "Yes!", "Definitely.")
 
 
-def counterfactuals(texts: Sequence[str], per_text: int, seed: int) -> list[str]:
+def counterfactuals(
+    texts: Sequence[str], per_text: int, seed: int, negations: float = 1 / 3
+) -> list[str]:
     """Up to ``per_text`` counterfactual texts from each of ``texts`` (fewer where it has
-    too few simple sentences), each from another sentence, in order of the texts."""
+    too few simple sentences), each from another sentence, in order of the texts; a share
+    ``negations`` of them negations, the others questions answered."""
     rng = random.Random(seed)
     made: list[str] = []
     for text in texts:
         sentences = [s for s in (_simple(s) for s in _SENTENCE.split(text)) if s is not None]
         for sentence in rng.sample(sentences, min(per_text, len(sentences))):
-            made.append(_turn(sentence, rng))
+            made.append(_turn(sentence, rng, negations))
     return made
 
 
@@ -67,12 +70,12 @@ def _simple(sentence: str) -> tuple[str, re.Match[str]] | None:
     return None
 
 
-def _turn(simple: tuple[str, re.Match[str]], rng: random.Random) -> str:
-    """A negation put in (one time in three), else the question answered yes or no."""
+def _turn(simple: tuple[str, re.Match[str]], rng: random.Random, negations: float) -> str:
+    """A negation put in (a share ``negations`` of the time), else the question answered."""
     bare, found = simple
     verb, rest = found["verb"], bare[found.start("rest") :]
     subject = bare[: found.end("subject")] if "subject" in found.re.groupindex else "I"
-    if rng.random() < 1 / 3:
+    if rng.random() < negations:
         if found.re is _DO:
             negated = f"I {'do' if verb == _PAST[verb] else 'did'} not {_PAST[verb]} {rest}"
         else:

@@ -236,7 +236,9 @@ def _counterfactual_texts(
     from lstm_sentiment.train.counterfactual import counterfactuals
     from lstm_sentiment.train.lexicon import LexiconTeacher
 
-    made = counterfactuals(reviews, config.counterfactuals, config.seed + 3)
+    made = counterfactuals(
+        reviews, config.counterfactuals, config.seed + 3, config.counterfactual_negations
+    )
     scores = np.array(LexiconTeacher().score(made), dtype=np.float32)
     polar = np.abs(scores - 0.5) >= 0.1
     say(
