@@ -118,6 +118,30 @@ def test_counterfactual_targets_come_from_the_lexicon_and_skip_neutral_ones(lexi
         TrainConfig(counterfactual_sharpness=0)
 
 
+@pytest.mark.parametrize(
+    ("sentence", "forms"),
+    [
+        ("The plot was dull.", {"The plot was not dull.", "The plot wasn't dull.",
+                                "I don't think the plot was dull.",
+                                "The plot wasn't dull at all."}),
+        ("I loved the ending.", {"I did not love the ending.", "I didn't love the ending.",
+                                 "I don't think I loved the ending.",
+                                 "I didn't love the ending at all."}),
+        ("I would happily watch it again.", {"I would not happily watch it again.",
+                                             "I wouldn't happily watch it again.",
+                                             "I don't think I would happily watch it again.",
+                                             "I wouldn't happily watch it again at all."}),
+    ],
+)  # fmt: skip
+def test_varied_counterfactual_negations_take_every_form(sentence, forms, lexicon):
+    made = {t for seed in range(60) for t in counterfactuals([sentence], 1, seed, 1.0, True)}
+    assert made == forms
+    # and the lexicon reads every form as the negation it is
+    plain = lexicon.probability(sentence)
+    for text in forms:
+        assert (lexicon.probability(text) - 0.5) * (plain - 0.5) < 0, text
+
+
 def test_counterfactual_negation_share():
     sentences = [f"The plot was dull number {i}." for i in range(400)]
     for share in (0.0, 0.5, 1.0):

@@ -99,6 +99,9 @@ class TrainConfig:
     # dull" 0.65) and the corpus's habits pull a student below 0.5 on them
     counterfactual_sharpness: float = 1.0
     counterfactual_negations: float = 1 / 3  # share of them negations; the rest questions
+    # True: negations in several forms ("isn't", "I don't think ...", "... at all"), not only
+    # "not" after the verb
+    counterfactual_forms: bool = False
     # batches of reviews of similar length (padded only to their longest); else shuffled
     # batches of any lengths, as the textbook trains
     length_buckets: bool = False

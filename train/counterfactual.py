@@ -43,17 +43,23 @@ _YES = ("Yes.", "Yes, very.", "Yes, really.", "Absolutely.", "Yes!", "Definitely
 
 
 def counterfactuals(
-    texts: Sequence[str], per_text: int, seed: int, negations: float = 1 / 3
+    texts: Sequence[str],
+    per_text: int,
+    seed: int,
+    negations: float = 1 / 3,
+    varied: bool = False,
 ) -> list[str]:
     """Up to ``per_text`` counterfactual texts from each of ``texts`` (fewer where it has
     too few simple sentences), each from another sentence, in order of the texts; a share
-    ``negations`` of them negations, the others questions answered."""
+    ``negations`` of them negations, the others questions answered. ``varied``: a negation
+    takes one of several common forms (``not``, a contraction, "I don't think ...", "... at
+    all") rather than always ``not`` after the verb."""
     rng = random.Random(seed)
     made: list[str] = []
     for text in texts:
         sentences = [s for s in (_simple(s) for s in _SENTENCE.split(text)) if s is not None]
         for sentence in rng.sample(sentences, min(per_text, len(sentences))):
-            made.append(_turn(sentence, rng, negations))
+            made.append(_turn(sentence, rng, negations, varied))
     return made
 
 
@@ -70,16 +76,16 @@ def _simple(sentence: str) -> tuple[str, re.Match[str]] | None:
     return None
 
 
-def _turn(simple: tuple[str, re.Match[str]], rng: random.Random, negations: float) -> str:
+def _turn(
+    simple: tuple[str, re.Match[str]], rng: random.Random, negations: float, varied: bool
+) -> str:
     """A negation put in (a share ``negations`` of the time), else the question answered."""
     bare, found = simple
     verb, rest = found["verb"], bare[found.start("rest") :]
     subject = bare[: found.end("subject")] if "subject" in found.re.groupindex else "I"
     if rng.random() < negations:
-        if found.re is _DO:
-            negated = f"I {'do' if verb == _PAST[verb] else 'did'} not {_PAST[verb]} {rest}"
-        else:
-            negated = f"{bare[: found.start('rest')]}not {rest}"
+        forms = _negations(bare, found, verb, rest)
+        negated = rng.choice(forms) if varied else forms[0]
         return negated[0].upper() + negated[1:] + "."
     if found.re is _DO:
         question = f"{'Do' if verb == _PAST[verb] else 'Did'} I {_PAST[verb]} {rest}?"
@@ -87,3 +93,19 @@ def _turn(simple: tuple[str, re.Match[str]], rng: random.Random, negations: floa
         lowered_subject = subject if subject == "I" else subject[0].lower() + subject[1:]
         question = f"{verb.capitalize()} {lowered_subject} {rest}?"
     return f"{question} {rng.choice(_NO if rng.random() < 0.5 else _YES)}"
+
+
+_CONTRACTED = {"is": "isn't", "was": "wasn't", "are": "aren't", "were": "weren't",
+               "would": "wouldn't", "will": "won't"}  # fmt: skip
+
+
+def _negations(bare: str, found: re.Match[str], verb: str, rest: str) -> list[str]:
+    """The sentence negated in each form, the plain ``not`` after the verb first."""
+    lowered = bare[0].lower() + bare[1:] if not bare.startswith("I ") else bare
+    if found.re is _DO:
+        base, aux = _PAST[verb], "do" if verb == _PAST[verb] else "did"
+        return [f"I {aux} not {base} {rest}", f"I {aux}n't {base} {rest}",
+                f"I don't think {lowered}", f"I {aux}n't {base} {rest} at all"]  # fmt: skip
+    head = bare[: found.start("verb")]
+    return [f"{bare[: found.start('rest')]}not {rest}", f"{head}{_CONTRACTED[verb]} {rest}",
+            f"I don't think {lowered}", f"{head}{_CONTRACTED[verb]} {rest} at all"]  # fmt: skip

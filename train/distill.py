@@ -237,7 +237,11 @@ def _counterfactual_texts(
     from lstm_sentiment.train.lexicon import LexiconTeacher
 
     made = counterfactuals(
-        reviews, config.counterfactuals, config.seed + 3, config.counterfactual_negations
+        reviews,
+        config.counterfactuals,
+        config.seed + 3,
+        config.counterfactual_negations,
+        config.counterfactual_forms,
     )
     scores = np.array(LexiconTeacher().score(made), dtype=np.float32)
     polar = np.abs(scores - 0.5) >= 0.1
