@@ -17,9 +17,9 @@ pruned), scoring the sample, interleaved, median of ``--repeats``.
 
 The random baseline averages ``--random-draws`` draws of k words per review: one draw's mean
 is dominated by the few reviews where chance deletes a word that matters. ``--recency
-150,200,300`` adds a row per discount of the pass effects with the distance from the
-review's end, exp(-distance / tokens) in place of the file's own (0: none), computed from the
-file's effects; such choices are made with ``--split train``, never on the test split.
+100,200`` adds a row per discount of the pass effects with the distance from the review's
+end, exp(-distance / words) in place of the runtime's (0: none); such choices are made with
+``--split train``, never on the test split.
 """
 
 from __future__ import annotations
@@ -94,24 +94,19 @@ def deletion_figures(
     return figures
 
 
-def rediscounted(path: Path, explained: list[Any], tokens: float) -> list[Any]:
-    """The pass effects with the file's recency discount replaced by exp(-distance /
-    ``tokens``) (0: no discount); distance counts words from the last one the model read."""
-    import onnx
+def rediscounted(explained: list[Any], words: float) -> list[Any]:
+    """The pass effects with the runtime's recency discount (``explain.RECENCY_WORDS``)
+    replaced by exp(-distance / ``words``) (0: no discount); distance counts words from the
+    last one the model read."""
+    from lstm_sentiment.runtime.explain import RECENCY_WORDS
 
-    rates = [
-        onnx.numpy_helper.to_array(node.attribute[0].t).item()
-        for node in onnx.load(path).graph.node
-        if node.op_type == "Constant" and node.output[0].endswith("fx_rate")
-    ]
-    own = rates[0] if rates else 0.0  # files exported before the discount have none
-    rate = -1.0 / tokens if tokens else 0.0
+    rate = 1.0 / words if words else 0.0
     changed = []
-    for words in explained:
-        ordered = sorted(words, key=lambda w: w["start"])
+    for found in explained:
+        ordered = sorted(found, key=lambda w: w["start"])
         last = len(ordered) - 1
         changed.append(
-            [{**w, "effect": w["effect"] * np.exp((rate - own) * (last - j))}
+            [{**w, "effect": w["effect"] * np.exp((1.0 / RECENCY_WORDS - rate) * (last - j))}
              for j, w in enumerate(ordered)]
         )  # fmt: skip
     return changed
@@ -202,9 +197,9 @@ def main() -> None:
             "x_plain": seconds / plain,
         }
         print(f"  measured {method}", flush=True)
-        for tokens in [float(t) for t in args.recency.split(",") if t] if method == "pass" else []:
-            again = rediscounted(model.path, explained, tokens)
-            rows[f"pass, recency {tokens:g}"] = {
+        for words in [float(t) for t in args.recency.split(",") if t] if method == "pass" else []:
+            again = rediscounted(explained, words)
+            rows[f"pass, recency {words:g}"] = {
                 **rows["pass"],
                 "deletion": deletion_figures(model, texts, again, args.seed),
             }

@@ -11,9 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from lstm_sentiment.export.effects import RECENCY_TOKENS
 from lstm_sentiment.runtime.cli import app
-from lstm_sentiment.runtime.explain import kept_spans, logit
+from lstm_sentiment.runtime.explain import RECENCY_WORDS, kept_spans, logit
 from lstm_sentiment.runtime.model import SentimentModel
 from lstm_sentiment.runtime.signature import EFFECTS, TOKENS, VARIANTS
 
@@ -40,14 +39,26 @@ def test_effects_are_the_changes_of_the_logit_of_every_prefix(tiny_models):
         prefixes = logit(
             np.array([model.score_ids(ids[None, : t + 1])[0] for t in range(len(ids))])
         )
-        # Each change discounted by its distance from the last id: undone, they add up to
-        # the review's logit minus the start id's.
-        distance = np.arange(len(ids) - 2, -1, -1)
-        weights = np.exp(-distance / RECENCY_TOKENS)
-        np.testing.assert_allclose(row[1:], np.diff(prefixes) * weights, atol=2e-4)
+        np.testing.assert_allclose(row[1:], np.diff(prefixes), atol=2e-4)
         assert row[0] == 0
-        undone = row[1:] / weights
-        np.testing.assert_allclose(undone.sum(), prefixes[-1] - prefixes[0], atol=2e-3)
+        np.testing.assert_allclose(row.sum(), prefixes[-1] - prefixes[0], atol=2e-4)
+
+
+@pytest.mark.parametrize("variant", ["fp32", "text-fp32"])
+def test_a_words_effect_is_its_change_discounted_by_its_distance_from_the_end(tiny_models, variant):
+    model = load(tiny_models, variant)
+    ids_model = load(tiny_models, "fp32")
+    text = TEXTS[1]
+    ids = ids_model.contract.encode(text)
+    _, (row,) = ids_model.effects_encoded([ids])
+    (record,) = model.explain([text], top=None)
+    by_start = sorted(record["explanation"], key=lambda w: w["start"])
+    n = len(row) - 1
+    want = row[1:] * np.exp(-np.arange(n - 1, -1, -1) / RECENCY_WORDS)
+    assert len(by_start) == n
+    np.testing.assert_allclose([w["effect"] for w in by_start], want, atol=2e-4)
+    # the last word keeps its whole change, the first loses exp(-(n - 1) / 200) of it
+    assert by_start[-1]["effect"] == pytest.approx(row[-1], abs=1e-4)
 
 
 def test_padding_gets_no_effect_and_batching_changes_none(tiny_models):

@@ -100,8 +100,12 @@ async function run(texts) {
 // -- why: each word's effect on the score ---------------------------------------------------
 
 // The file gives every match of its scan as written (words, and line-break tags and
-// references, which are no words) with its effect on the logit. Each match is found by
+// references, which are no words) with the logit's change there. Each match is found by
 // searching forward from the end of the one before: exact, as no match lies between two.
+// A word's effect is its change discounted by its distance from the last word, as the
+// Python runtime does (RECENCY_WORDS in runtime/explain.py): the network forgets.
+const RECENCY_WORDS = 200;
+
 function wordsOf(text, tokens, effects) {
   const words = [];
   let cursor = 0;
@@ -112,6 +116,9 @@ function wordsOf(text, tokens, effects) {
       words.push({ word: tokens[i], start, end: cursor, effect: effects[i] });
     }
   }
+  words.forEach((w, j) => {
+    w.effect *= Math.exp(-(words.length - 1 - j) / RECENCY_WORDS);
+  });
   return words;
 }
 
