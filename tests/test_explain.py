@@ -299,3 +299,18 @@ def test_real_reviews_are_explained_with_exact_spans_by_the_shipped_files(imdb_a
     # the top words of the strongest reviews are words that carry sentiment, not padding
     (strong,) = model.explain(["A wonderful, moving film. I loved every minute."], top=1)
     assert strong["explanation"][0]["word"].lower() in {"wonderful", "loved", "moving"}
+
+
+def test_the_faithfulness_benchmark_swaps_the_discount_for_another(tiny_models):
+    from benchmarks.faithfulness import rediscounted
+
+    model = load(tiny_models, "fp32")
+    ids = model.contract.encode(TEXTS[0])
+    _, (row,) = model.effects_encoded([ids])
+    (record,) = model.explain([TEXTS[0]], top=None)
+    same = rediscounted([record["explanation"]], RECENCY_WORDS)[0]
+    bare = rediscounted([record["explanation"]], 0)[0]
+    by_start = sorted(record["explanation"], key=lambda w: w["start"])
+    assert [w["effect"] for w in same] == pytest.approx([w["effect"] for w in by_start])
+    # no discount: the graph's own changes, word by word
+    assert [w["effect"] for w in bare] == pytest.approx(list(row[1:]), abs=2e-4)
