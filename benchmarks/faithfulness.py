@@ -87,28 +87,26 @@ def deletion_figures(
                     chosen = [(w["start"], w["end"]) for w in toward]
                 variants.append(deleted(text, chosen))
         after = logit(np.nan_to_num(model.score(variants), nan=0.5))
-        before = np.tile(base, len(variants) // len(texts))
-        move = np.tile(sign, len(variants) // len(texts)) * (before - after)
+        draws_made = len(variants) // len(texts)
+        before = np.tile(base, draws_made)
+        move = np.tile(sign, draws_made) * (before - after)
         flipped = (after >= 0) != (before >= 0)
         figures[str(k)] = {"logit_move": float(move.mean()), "flipped": float(flipped.mean())}
     return figures
 
 
 def rediscounted(explained: list[Any], words: float) -> list[Any]:
-    """The pass effects with the runtime's recency discount (``explain.RECENCY_WORDS``)
+    """The pass effects with the runtime's recency discount (``explain.discounted``)
     replaced by exp(-distance / ``words``) (0: no discount); distance counts words from the
     last one the model read."""
-    from lstm_sentiment.runtime.explain import RECENCY_WORDS
+    from lstm_sentiment.runtime.explain import discounted
 
-    rate = 1.0 / words if words else 0.0
     changed = []
     for found in explained:
         ordered = sorted(found, key=lambda w: w["start"])
-        last = len(ordered) - 1
-        changed.append(
-            [{**w, "effect": w["effect"] * np.exp((1.0 / RECENCY_WORDS - rate) * (last - j))}
-             for j, w in enumerate(ordered)]
-        )  # fmt: skip
+        bare = np.array([w["effect"] for w in ordered]) / discounted(np.ones(len(ordered)))
+        again = discounted(bare, words) if words else bare
+        changed.append([{**w, "effect": float(e)} for w, e in zip(ordered, again, strict=True)])
     return changed
 
 

@@ -256,10 +256,11 @@ def _counterfactual_texts(
 
 def sharpened(probabilities: np.ndarray, sharpness: float) -> np.ndarray:
     """Probabilities with their logits multiplied by ``sharpness`` (1: unchanged)."""
+    from lstm_sentiment.runtime.explain import logit
+
     if sharpness == 1.0:
         return probabilities.astype(np.float32)
-    p = np.clip(probabilities.astype(np.float64), 1e-6, 1 - 1e-6)
-    return (1 / (1 + np.exp(-sharpness * np.log(p / (1 - p))))).astype(np.float32)
+    return (1 / (1 + np.exp(-sharpness * logit(probabilities)))).astype(np.float32)
 
 
 def _with_lexicon(
