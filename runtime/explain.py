@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # numpy loads with the model, not with the CLI's --help, whic
 
 _EDGE = 1e-7  # float32 probabilities of 0 or 1 have no finite logit
 # Chosen on training reviews, never the test split (``python -m benchmarks.faithfulness
-# --split train --recency 100,150,200,300``): 150-300 moved the logit on deleting the top 3
+# --split train --recency 0,100,150,200,300``): 150-300 moved the logit on deleting the top 3
 # words about equally far, 10% further than no discount. The browser page uses the same.
 RECENCY_WORDS = 200.0
 
