@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from lstm_sentiment.runtime.cli import app
-from lstm_sentiment.runtime.explain import RECENCY_WORDS, kept_spans, logit
+from lstm_sentiment.runtime.explain import RECENCY_WORDS, from_pass, kept_spans, logit
 from lstm_sentiment.runtime.model import SentimentModel
 from lstm_sentiment.runtime.signature import EFFECTS, TOKENS, VARIANTS
 
@@ -59,6 +59,12 @@ def test_a_words_effect_is_its_change_discounted_by_its_distance_from_the_end(ti
     np.testing.assert_allclose([w["effect"] for w in by_start], want, atol=2e-4)
     # the last word keeps its whole change, the first loses exp(-(n - 1) / 200) of it
     assert by_start[-1]["effect"] == pytest.approx(row[-1], abs=1e-4)
+    # a row of equal changes, large enough for the discount to show in 4 decimals
+    text = " ".join(f"w{i}" for i in range(300))
+    words = from_pass(text, np.array([0.0] + [1.0] * 300), model.contract, None)
+    effects = [w["effect"] for w in sorted(words, key=lambda w: w["start"])]
+    assert effects[-1] == 1.0 and effects[0] == pytest.approx(np.exp(-299 / 200), abs=1e-4)
+    assert effects == sorted(effects)
 
 
 def test_padding_gets_no_effect_and_batching_changes_none(tiny_models):
@@ -314,3 +320,10 @@ def test_the_faithfulness_benchmark_swaps_the_discount_for_another(tiny_models):
     assert [w["effect"] for w in same] == pytest.approx([w["effect"] for w in by_start])
     # no discount: the graph's own changes, word by word
     assert [w["effect"] for w in bare] == pytest.approx(list(row[1:]), abs=2e-4)
+    # on equal changes of 300 words, exactly: undone, then another discount put in
+    text = " ".join(f"w{i}" for i in range(300))
+    words = from_pass(text, np.array([0.0] + [1.0] * 300), model.contract, None)
+    undone = [w["effect"] for w in rediscounted([words], 0)[0]]
+    assert undone == pytest.approx([1.0] * 300, abs=1e-3)
+    halved = [w["effect"] for w in rediscounted([words], 100)[0]]
+    assert halved[0] == pytest.approx(np.exp(-299 / 100), abs=1e-3) and halved[-1] == 1.0
