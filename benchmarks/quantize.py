@@ -40,7 +40,7 @@ def sweep(
         reviews = subset(reviews, limit_per_label, 0)
     labels = np.array([r.label for r in reviews], dtype=bool)
     fp32 = SentimentModel.load(fp32_path)
-    encoded = [fp32.contract.encode(r.text) for r in reviews]
+    encoded = fp32.contract.encode_many([r.text for r in reviews])
 
     def run(model: SentimentModel) -> tuple[np.ndarray, float]:
         started = time.perf_counter()

@@ -212,7 +212,7 @@ def main() -> None:
     paths = {variant: str(args.models / VARIANTS[variant].file) for variant in VARIANTS}
     texts = [r.text for r in reviews]
     n = len(texts)
-    encoded = [contract.encode(t) for t in texts]
+    encoded = contract.encode_many(texts)
     fixed, _ = pad_batch(encoded, pad_to=contract.max_length)
     tokens = int(sum(len(e) for e in encoded))
     flops = tokens * lstm_flops_per_token(config)

@@ -300,7 +300,7 @@ def _describe_and_add_text_models(
 def _raw_scores(model: SentimentModel, texts: list[str]) -> np.ndarray:
     """What the graph computes for every text, a review with no word included (the API
     gives such a review no score; the gates compare numbers with Keras, which scores it)."""
-    return model.score_encoded([model.contract.encode(t) for t in texts])
+    return model.score_encoded(model.contract.encode_many(texts))
 
 
 def _short_review_figures(

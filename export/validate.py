@@ -70,7 +70,7 @@ def against_keras(
 
 def padding_invariance(model: SentimentModel, texts: Sequence[str]) -> list[Check]:
     """Alone at its own length vs padded to max length vs batched with longer reviews."""
-    encoded = [model.contract.encode(t) for t in texts]
+    encoded = model.contract.encode_many(texts)
     alone = np.array([model.score_ids(ids[None, :])[0] for ids in encoded])
     padded, _ = pad_batch(encoded, pad_to=model.contract.max_length)
     at_max = np.concatenate(
@@ -90,7 +90,7 @@ def padding_invariance(model: SentimentModel, texts: Sequence[str]) -> list[Chec
 
 
 def batch_invariance(model: SentimentModel, texts: Sequence[str]) -> list[Check]:
-    encoded = [model.contract.encode(t) for t in texts]
+    encoded = model.contract.encode_many(texts)
     runs = [model.score_encoded(encoded, batch_size=size) for size in (1, 16, 100, 256)]
     worst = max(_max_delta(runs[0], other) for other in runs[1:])
     return [

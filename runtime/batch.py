@@ -209,17 +209,17 @@ def _explainer(model: SentimentModel, options: BatchOptions) -> Explainer | None
 
 def _encode(window: list[Record], model: SentimentModel) -> tuple[list[str], list[np.ndarray]]:
     """Each record's error ('' if none) and the ids of the records that can be scored."""
-    errors, encoded = [], []
-    for record in window:
-        error = record.error
+    errors = [record.error for record in window]
+    texts = [record.text or "" for record, error in zip(window, errors, strict=True) if not error]
+    kept, found = [], iter(model.contract.encode_many(texts))
+    for row, error in enumerate(errors):
         if not error:
-            ids = model.contract.encode(record.text or "")
+            ids = next(found)
             if has_words(len(ids)):
-                encoded.append(ids)
+                kept.append(ids)
             else:
-                error = NO_WORDS
-        errors.append(error)
-    return errors, encoded
+                errors[row] = NO_WORDS
+    return errors, kept
 
 
 FIRST_WINDOW = 512

@@ -278,7 +278,7 @@ class SentimentModel:
         if self.takes_text:
             scores, counts, rows = self.effects_texts(texts)
         else:
-            encoded = [self.contract.encode(t) for t in texts]
+            encoded = self.contract.encode_many(texts)
             scores, rows = self.effects_encoded(encoded)
             counts = np.array([len(ids) for ids in encoded], dtype=np.int32)
         readable = np.array([has_words(c) for c in counts], dtype=bool)
@@ -312,7 +312,7 @@ class SentimentModel:
             scores, counts = self.score_texts(texts, batch_size)
             readable = np.array([has_words(c) for c in counts], dtype=bool)
         else:
-            encoded = [self.contract.encode(t) for t in texts]
+            encoded = self.contract.encode_many(texts)
             readable = np.array([has_words(len(ids)) for ids in encoded], dtype=bool)
             scores = self.score_encoded(encoded, batch_size)
         return np.where(readable, scores, np.float32("nan")).astype(np.float32)

@@ -286,6 +286,79 @@ def test_any_contract_round_trips_through_json(texts, size, max_length, keep):
         assert loaded.encode(text).tolist() == built.encode(text).tolist()
 
 
+RULE_PIECES = st.one_of(
+    st.characters(codec=None),  # lone surrogates too: files decoded with surrogateescape
+    st.sampled_from(list("aZ9' <>/brBR&#x;lgt\u2019\u2018\u02bc")),
+    st.sampled_from(["<br />", "<BR/>", "<br  >", "&#39;", "&amp;", "&lt;br /&gt;", "''"]),
+)
+RULE_TEXT = st.lists(RULE_PIECES, max_size=80).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(text=RULE_TEXT, version=st.sampled_from(tc.VERSIONS))
+def test_the_byte_rule_finds_the_regular_expressions_tokens(text, version):
+    # tokenize() and encode() take the byte rule; _scan is the rule as regular expressions
+    assert tokenize(text, version) == tc._scan(text, version)
+    contract = TextContract(WORDS, max_length=10_000, version=version)
+    expected = [contract._index[t] for t in tc._scan(text, version)]
+    assert contract.encode(text).tolist() == [tc.START_ID, *expected]
+
+
+LONG_WORDS = (
+    "a", "don't", "eightchr", "ninechars", "sixteen-is-here".replace("-", ""),
+    "seventeencharsxyz", "twentyfourcharacterslong", "thirtythreecharactersarewrittenhere",
+)  # fmt: skip
+NEAR_MISSES = (
+    "eightch", "eightchrs", "ninechar", "ninecharsx", "seventeencharsxy", "don",
+    "twentyfourcharacterslongx", "twentyfourcharacterslon",
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pieces=st.lists(
+        st.lists(
+            st.one_of(
+                st.sampled_from(LONG_WORDS + NEAR_MISSES),
+                st.sampled_from([" ", "  ", "'", ".", "<br />", "\u00e9", "&amp;", "&#39;"]),
+                RULE_PIECES,
+            ),
+            max_size=40,
+        ).map("".join),
+        max_size=12,
+    ),
+    max_length=st.integers(2, 30),
+    keep=st.sampled_from(["last", "first"]),
+    version=st.sampled_from(tc.VERSIONS),
+    words=st.integers(1, len(LONG_WORDS)),
+)
+def test_encode_many_equals_encoding_each_text(pieces, max_length, keep, version, words):
+    # words of 1 to 35 bytes: one to five packed words, near misses one byte off
+    contract = TextContract(LONG_WORDS[:words], max_length, keep, version)
+    many = contract.encode_many(pieces)
+    assert [ids.tolist() for ids in many] == [contract.encode(t).tolist() for t in pieces]
+    assert all(ids.dtype == np.int32 for ids in many)
+
+
+def test_encode_many_reads_the_shipped_vocabulary_exactly():
+    from lstm_sentiment.runtime.model import SentimentModel
+
+    contract = SentimentModel.load("int8").contract
+    texts = [" ".join(contract.vocabulary[i : i + 300]) for i in range(0, 20_000, 250)]
+    texts += [t.upper() + " unknownword xx'" for t in texts[:10]]
+    many = contract.encode_many(texts)
+    assert [ids.tolist() for ids in many] == [contract.encode(t).tolist() for t in texts]
+    assert sum(int((ids[1:] != tc.OOV_ID).sum()) for ids in many[:20]) > 5_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["'", "''", "'a'", "a''b", "a'''b", "x' 'y", " 'don't' ", "it's'", "a'<br />'b", "a'\u00e9'b"],
+)
+def test_lone_apostrophes_separate_under_the_byte_rule(text):
+    assert tokenize(text, 3) == tc._scan(text, 3)
+
+
 SPAN_TEXTS = [
     "Don\u2019t miss it<br />REALLY, it's GREAT!",
     "caf\u00e9 \u212a\u00dfx I don&#39;t &amp; rock&rsquo;n&#x2BC;roll a&lt;br /&gt;b",

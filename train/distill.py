@@ -316,7 +316,7 @@ def fit_student(
 
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
-    encoded = [contract.encode(text) for text in corpus.texts]
+    encoded = contract.encode_many(corpus.texts)
     batches = LengthBuckets(
         encoded, corpus.targets, config.batch_size, config.seed, config.length_buckets
     )
@@ -539,7 +539,7 @@ def predict_sorted(
     """Keras scores of ``texts``, batched by length (the masked model ignores padding)."""
     from lstm_sentiment.runtime.contract import pad_batch
 
-    encoded = [contract.encode(text) for text in texts]
+    encoded = contract.encode_many(texts)
     order = np.argsort([len(ids) for ids in encoded], kind="stable")
     scores = np.zeros(len(texts), dtype=np.float64)
     for start in range(0, len(order), batch_size):
