@@ -188,7 +188,9 @@ def _classified(text: str, version: int) -> bytes | None:
     if version >= 3 and b"&" in data and _REFERENCE_BYTES.search(data):
         return None
     if b"<br" in data:
-        data = _LINE_BREAK_BYTES.sub(b" ", data)
+        data = data.replace(b"<br />", b" ")  # the usual spelling, before the slower regex
+        if b"<br" in data:
+            data = _LINE_BREAK_BYTES.sub(b" ", data)
     return data.translate(_BYTE_TABLE)
 
 
@@ -223,7 +225,7 @@ class _PackedVocabulary:
         """Place every token in one of its two slots; False when that fails at this size."""
         empty = len(mixed)
         slots = [[empty] * (1 << self.bits) for _ in range(2)]
-        homes = [side.tolist() for side in self.homes(mixed)]
+        homes = [self.home(mixed, side).tolist() for side in (0, 1)]
         for token in range(len(mixed)):
             moving, side = token, 0
             for _ in range(64):
@@ -237,13 +239,11 @@ class _PackedVocabulary:
         self.slots = np.array(slots, np.int32)
         return True
 
-    def homes(self, mixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        shift = np.uint64(64 - self.bits)
+    def home(self, mixed: np.ndarray, side: int) -> np.ndarray:
+        """Each token's slot on ``side`` (0 or 1) of the table."""
         with np.errstate(over="ignore"):
-            return (
-                ((mixed * np.uint64(self.MIX[0])) >> shift).astype(np.int64),
-                ((mixed * np.uint64(self.MIX[1])) >> shift).astype(np.int64),
-            )
+            spread = mixed * np.uint64(self.MIX[side])
+        return (spread >> np.uint64(64 - self.bits)).astype(np.intp)
 
     def pack(self, data: bytes, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """``[words, tokens]`` keys of the tokens at ``starts`` in ``data``."""
@@ -278,23 +278,39 @@ class _PackedVocabulary:
         long = np.flatnonzero(lengths > 8)
         if len(long):
             mixed[long] = self.mix(self.pack(data, starts[long], lengths[long]), lengths[long])
-        first, second = self.homes(mixed)
-        ids = np.full(len(starts), OOV_ID, np.int32)
-        for candidate in (self.slots[0][first], self.slots[1][second]):
-            # A token of up to 8 bytes is its first word, which the mix leaves as it is, so
-            # equal mixes are equal tokens; longer ones compare every word.
-            found = self.mixed[candidate] == mixed
-            hits_long = long[found[long]] if len(long) else long
-            if len(hits_long):
-                same = np.all(
-                    self.keys[:, candidate[hits_long]]
-                    == self.pack(data, starts[hits_long], lengths[hits_long]),
-                    axis=0,
-                )
-                # a token longer than the longest word may share its packed words
-                found[hits_long[~same | (lengths[hits_long] > self.longest)]] = False
-            ids = np.where(found, candidate + FIRST_WORD_ID, ids)
+        # Frequent tokens went in first and mostly sit on side 0: side 1 sees the misses only.
+        ids = self._found(self.slots[0][self.home(mixed, 0)], mixed, data, starts, lengths, long)
+        missed = np.flatnonzero(ids == OOV_ID)
+        if len(missed):
+            mixed, starts, lengths = mixed[missed], starts[missed], lengths[missed]
+            candidate = self.slots[1][self.home(mixed, 1)]
+            long = np.flatnonzero(lengths > 8)
+            ids[missed] = self._found(candidate, mixed, data, starts, lengths, long)
         return ids
+
+    def _found(
+        self,
+        candidate: np.ndarray,
+        mixed: np.ndarray,
+        data: bytes,
+        starts: np.ndarray,
+        lengths: np.ndarray,
+        long: np.ndarray,
+    ) -> np.ndarray:
+        """The ids of the tokens whose ``candidate`` word they are, else ``OOV_ID``."""
+        # A token of up to 8 bytes is its first word, which the mix leaves as it is, so
+        # equal mixes are equal tokens; longer ones compare every word.
+        found = self.mixed[candidate] == mixed
+        hits_long = long[found[long]] if len(long) else long
+        if len(hits_long):
+            same = np.all(
+                self.keys[:, candidate[hits_long]]
+                == self.pack(data, starts[hits_long], lengths[hits_long]),
+                axis=0,
+            )
+            # a token longer than the longest word may share its packed words
+            found[hits_long[~same | (lengths[hits_long] > self.longest)]] = False
+        return np.where(found, candidate + FIRST_WORD_ID, OOV_ID).astype(np.int32)
 
 
 # The first n bytes of a little-endian uint64, for n = 0..8.
@@ -432,7 +448,10 @@ class TextContract:
 
     def _encode_chunk(self, texts: Sequence[str], packed: _PackedVocabulary) -> list[np.ndarray]:
         classified = [_classified(text, self.version) for text in texts]
-        data = b" ".join(b"" if c is None else c for c in classified)
+        scanned = [i for i, c in enumerate(classified) if c is None]
+        for i in scanned:
+            classified[i] = b""  # encoded by the scanner below
+        data = b" ".join(classified)  # type: ignore[arg-type]
         codes = np.frombuffer(data, np.uint8)
         # The table leaves spaces (32), apostrophes (39), digits and letters (48 and up);
         # an apostrophe joins a token when a letter or digit stands on both sides.
@@ -440,28 +459,29 @@ class TextContract:
         word[1:-1] |= (codes[1:-1] == 39) & word[:-2] & word[2:]
         edges = np.flatnonzero(np.diff(word, prepend=False, append=False))
         starts, ends = edges[::2], edges[1::2]
-        sizes = np.fromiter((1 if c is None else len(c) + 1 for c in classified), np.int64)
-        text_starts = np.cumsum(sizes) - sizes
-        owner = np.searchsorted(text_starts, starts, side="right") - 1
-        counts = np.bincount(owner, minlength=len(texts))
+        sizes = np.fromiter(map(len, classified), np.int64, len(texts)) + 1  # type: ignore[arg-type]
+        firsts = np.searchsorted(starts, np.cumsum(sizes) - sizes)  # each text's first token
+        counts = np.diff(firsts, append=len(starts))
         ids = packed.ids(data, starts, ends - starts)
         # Rule 5: keep the last (or first) max_length - 1 tokens of each text.
         room = self.max_length - 1
-        if counts.max(initial=0) > room:
-            place = np.arange(len(owner)) - (np.cumsum(counts) - counts)[owner]
-            keep = place >= counts[owner] - room if self.keep == "last" else place < room
-            ids, counts = ids[keep], np.minimum(counts, room)
-        ends_out = np.cumsum(counts + 1)
-        out = np.empty(int(ends_out[-1]) if len(texts) else 0, np.int32)
-        heads = ends_out - counts - 1
+        cut = np.flatnonzero(counts > room)
+        if len(cut):
+            drop = np.zeros(len(ids) + 1, np.int32)  # +1 where a dropped run starts, -1 after
+            begin = firsts[cut] if self.keep == "last" else firsts[cut] + room
+            drop[begin] += 1
+            drop[begin + counts[cut] - room] -= 1
+            ids, counts = ids[np.cumsum(drop[:-1]) == 0], np.minimum(counts, room)
+        bounds = np.cumsum(counts + 1)
+        heads = bounds - counts - 1
+        out = np.empty(int(bounds[-1]) if len(texts) else 0, np.int32)
         rest = np.ones(len(out), bool)
         rest[heads] = False
         out[heads] = START_ID
         out[rest] = ids
-        encoded = np.split(out, ends_out[:-1])
-        for i, c in enumerate(classified):
-            if c is None:  # the scanner's texts
-                encoded[i] = self.encode(texts[i])
+        encoded = [out[a:b] for a, b in zip(heads.tolist(), bounds.tolist(), strict=True)]
+        for i in scanned:
+            encoded[i] = self.encode(texts[i])
         return encoded
 
     def encode_batch(
