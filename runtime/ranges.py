@@ -1,7 +1,7 @@
 """One big file as ranges that several Ray workers score at once, joined into one output.
 
     from lstm_sentiment.runtime.ranges import plan_ranges
-    ranges = plan_ranges(InputSpec("big.csv"), range_bytes=32 << 20, window=8192)
+    ranges = plan_ranges(InputSpec("big.csv"), range_bytes=32 << 20, window=8192, workers=4)
 
 ``scorer batch big.csv -o out/ --engine ray`` splits a file larger than ``--range-mb`` so
 that every worker gets a part of it; the output is byte for byte what ``scorer batch
@@ -100,22 +100,56 @@ def why_not_split(
     return next((reason for reason, applies in reasons.items() if applies), "")
 
 
-def plan_ranges(spec: InputSpec, range_bytes: int, window: int) -> list[Range]:
-    """The ranges of ``spec``'s file: each about ``range_bytes`` long, each starting where a
-    window of ``window`` starts. Raises ``InputError`` where the file cannot be read."""
+def range_count(size: int, range_bytes: int, workers: int = 1) -> int:
+    """How many ranges a file of ``size`` bytes (or rows) gets: about one per
+    ``range_bytes``, rounded up to a multiple of ``workers`` so that each worker gets the
+    same share (a remainder would leave the others idle while one finishes it)."""
+    count = max(1, round(size / max(1, range_bytes)))
+    return -(-count // max(1, workers)) * max(1, workers)
+
+
+def plan_ranges(spec: InputSpec, range_bytes: int, window: int, workers: int = 1) -> list[Range]:
+    """The ranges of ``spec``'s file: ``range_count`` of them, as equal as the window edges
+    allow (each cut is the window edge nearest an equal share), each starting where a window
+    of ``window`` starts. Raises ``InputError`` where the file cannot be read."""
+    return window_edges(spec, window).ranges(range_bytes, workers)
+
+
+@dataclass(frozen=True)
+class Edges:
+    """Where a file's ranges may be cut: after each window of its schedule (offset, records
+    and physical lines before the cut), found by one read of the file."""
+
+    first: tuple[int, int, int]  # where the records begin
+    end: int  # the file's size (rows, for Parquet)
+    cuts: list[tuple[int, int, int]]
+    window: int
+    size: int  # the bytes the ranges share
+
+    def ranges(self, range_bytes: int, workers: int = 1) -> list[Range]:
+        count = range_count(self.size, range_bytes, workers)
+        span = self.end - self.first[0]
+        chooser = _Cuts([self.first[0] + span * k // count for k in range(1, count)])
+        for cut in self.cuts:
+            chooser.offer(cut[0], cut)
+        return _ranges(chooser.chosen(), self.first, self.end, self.window)
+
+
+def window_edges(spec: InputSpec, window: int) -> Edges:
+    """Read ``spec``'s file once for ``Edges``; raises ``InputError`` where it cannot be
+    read."""
     path = Path(spec.path.removeprefix("file://"))
     if spec.resolved_format() == "parquet":
-        return _parquet_ranges(spec, path, range_bytes, window)
+        return _parquet_edges(path, window)
     edges = _edges(window)
-    ranges: list[Range] = []
+    cuts = []
     with open_input(spec) as source:
         if source.format in ("csv", "tsv"):
             start, lines = source.header_end
         else:
             with path.open("rb") as f:
                 start, lines = mark_length(f.read(4)), 0
-        rows, size = 0, path.stat().st_size
-        begin = (start, rows, lines, window_at(window, 0))
+        rows, size, first = 0, path.stat().st_size, (start, 0, lines)
         edge = next(edges)
         for record in source:
             rows += 1
@@ -124,10 +158,45 @@ def plan_ranges(spec: InputSpec, range_bytes: int, window: int) -> list[Range]:
             while edge <= rows:
                 edge = next(edges)
             at, lines = source.position(record)
-            if at - begin[0] >= range_bytes and record.error != BLANK_LINE and at < size:
-                ranges.append(_range(len(ranges), begin, at))
-                begin = (at, rows, lines, window_at(window, rows))
-    ranges.append(_range(len(ranges), begin, size))
+            if record.error != BLANK_LINE and at < size:
+                cuts.append((at, rows, lines))
+    return Edges(first, size, cuts, window, size - start)
+
+
+class _Cuts:
+    """Picks, for each target position, the nearest candidate offered (in order)."""
+
+    def __init__(self, targets: list[int]) -> None:
+        self.targets, self.picked = targets, []
+        self.previous: tuple[int, Any] | None = None
+
+    def offer(self, position: int, cut: Any) -> None:
+        while self.targets and position >= self.targets[0]:
+            target = self.targets.pop(0)
+            before = self.previous
+            if before is not None and target - before[0] < position - target:
+                self._pick(before)
+            else:
+                self._pick((position, cut))
+        self.previous = (position, cut)
+
+    def _pick(self, candidate: tuple[int, Any]) -> None:
+        if not self.picked or candidate[0] > self.picked[-1][0]:  # never an empty range
+            self.picked.append(candidate)
+
+    def chosen(self) -> list[Any]:
+        return [cut for _, cut in self.picked]
+
+
+def _ranges(
+    cuts: list[tuple[int, int, int]], first: tuple[int, int, int], end: int, window: int
+) -> list[Range]:
+    """Ranges from ``first`` (offset, rows, lines) through each cut to ``end``."""
+    bounds = [first, *cuts]
+    ranges = []
+    for index, (at, rows, lines) in enumerate(bounds):
+        stop = bounds[index + 1][0] if index + 1 < len(bounds) else end
+        ranges.append(Range(index, Span(at, stop, rows, lines), window_at(window, rows)))
     return ranges
 
 
@@ -148,25 +217,16 @@ def _edges(window: int) -> Any:
         yield done
 
 
-def _range(index: int, begin: tuple[int, int, int, int], end: int) -> Range:
-    start, rows, lines, first_window = begin
-    return Range(index, Span(start, end, rows, lines), first_window)
-
-
-def _parquet_ranges(spec: InputSpec, path: Path, range_bytes: int, window: int) -> list[Range]:
+def _parquet_edges(path: Path, window: int) -> Edges:
     import pyarrow.parquet as pq
 
     total = pq.ParquetFile(path).metadata.num_rows
-    per_range = max(1, total * range_bytes // max(1, path.stat().st_size))
-    ranges, begin = [], 0
+    cuts = []
     for edge in _edges(window):
         if edge >= total:
             break
-        if edge - begin >= per_range:
-            ranges.append(Range(len(ranges), Span(begin, edge, begin, 0), window_at(window, begin)))
-            begin = edge
-    ranges.append(Range(len(ranges), Span(begin, total, begin, 0), window_at(window, begin)))
-    return ranges
+        cuts.append((edge, edge, 0))
+    return Edges((0, 0, 0), total, cuts, window, path.stat().st_size)
 
 
 def parts_folder(output: str) -> str:

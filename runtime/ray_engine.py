@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -109,8 +110,21 @@ def run_on_ray(
         return
     from lstm_sentiment.runtime.jobs import split_entry
 
-    ray = connect(options.address)
     splits = {t.input for t in tasks if _splits(t, options)}
+    # The planning read of big files (where ranges may be cut) runs while Ray starts.
+    reading = ThreadPoolExecutor(max_workers=1)
+    edges = {
+        t.input: reading.submit(_window_edges, t.input, options)
+        for t in tasks
+        if t.input in splits and not (earlier or {}).get(t.input)
+    }
+    reading.shutdown(wait=False)
+    try:
+        ray = connect(options.address)
+    except RayError:
+        for future in edges.values():
+            future.cancel()  # the one already reading finishes its file
+        raise
     # Workers start before the planning read of big files, which they would otherwise wait
     # for; their number comes from an estimate of the ranges (a file's size over their size).
     sizes = [
@@ -133,7 +147,7 @@ def run_on_ray(
         for _ in range(plan.workers)
     ]
     try:
-        units, settled = _units(tasks, splits, options, earlier or {})
+        units, settled = _units(tasks, splits, options, earlier or {}, edges, plan.workers)
         yield from settled
         # The model goes with every call as a reference inside a list: a worker fetches it on
         # its first file, and a restarted worker again (Ray would not restore a constructor
@@ -171,6 +185,13 @@ def run_on_ray(
 Unit = tuple["Task", "Range | None", "list[dict[str, Any]] | None"]
 
 
+def _window_edges(path: str, options: JobOptions) -> Any:
+    from lstm_sentiment.runtime.ranges import window_edges
+    from lstm_sentiment.runtime.readers import InputSpec
+
+    return window_edges(InputSpec(path.removeprefix("file://"), options.read), options.batch.window)
+
+
 def _splits(task: Task, options: JobOptions) -> bool:
     from lstm_sentiment.runtime.ranges import why_not_split
 
@@ -184,6 +205,8 @@ def _units(
     splits: set[str],
     options: JobOptions,
     earlier: dict[str, list[dict[str, Any]] | None],
+    edges: dict[str, Future[Any]],
+    workers: int,
 ) -> tuple[list[Unit], list[dict[str, Any]]]:
     """What the workers get: whole files, or the ranges still to score of a big file (an
     input in ``splits``; an interrupted run's plan and finished parts kept); and the entries
@@ -191,8 +214,7 @@ def _units(
     earlier run did."""
     from lstm_sentiment.runtime.errors import LstmSentimentError
     from lstm_sentiment.runtime.jobs import split_entry
-    from lstm_sentiment.runtime.ranges import Range, part_path, plan_ranges
-    from lstm_sentiment.runtime.readers import InputSpec
+    from lstm_sentiment.runtime.ranges import Range, part_path
 
     units: list[Unit] = []
     settled: list[dict[str, Any]] = []
@@ -205,8 +227,7 @@ def _units(
             if planned:
                 parts = [Range.from_dict(r) for r in planned]
             else:
-                spec = InputSpec(task.input.removeprefix("file://"), options.read)
-                parts = plan_ranges(spec, options.range_bytes, options.batch.window)
+                parts = edges[task.input].result().ranges(options.range_bytes, workers)
                 planned = [p.as_dict() for p in parts]
         except (LstmSentimentError, OSError, KeyError, TypeError, ValueError) as error:
             settled.append({"input": task.input, "output": task.output, **task.fingerprint,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import gzip
+import itertools
 import json
 import random
 from pathlib import Path
@@ -244,3 +245,27 @@ def test_split_entry_names_the_failed_range():
     assert entry["status"] == "failed" and entry["error"].startswith("range 2 of 2 (bytes")
     assert "line 7: bad" in entry["error"]
     assert split_entry(task, [results[0], {"index": 1}])["status"] == "partial"
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 4])
+def test_ranges_come_in_multiples_of_the_workers_and_share_the_file_evenly(tmp_path, workers):
+    # 2,000 records of about the same size, windows of 8 (the first ones smaller)
+    reviews = [f"review {i:05d} " + "word " * 20 for i in range(2000)]
+    path = write_csv(tmp_path / "a.csv", [[str(i), t] for i, t in enumerate(reviews)],
+                     ["id", "review"])  # fmt: skip
+    size = path.stat().st_size
+    ranges = plan_ranges(InputSpec(str(path)), size // 5, 8, workers)
+    assert len(ranges) % workers == 0 and len(ranges) >= 5
+    counts = [b.span.rows - a.span.rows for a, b in itertools.pairwise(ranges)]
+    counts.append(2000 - ranges[-1].span.rows)
+    share = 2000 / len(ranges)
+    assert max(abs(c - share) for c in counts) <= 8  # within one window of an equal share
+    assert by_ranges(InputSpec(str(path)), size // 5, 8) == records(InputSpec(str(path)))
+
+
+def test_range_count_rounds_to_the_workers():
+    from lstm_sentiment.runtime.ranges import range_count
+
+    assert [range_count(s, 32, 1) for s in (33, 40, 50, 100, 133)] == [1, 1, 2, 3, 4]
+    assert [range_count(s, 32, 2) for s in (33, 50, 100, 133)] == [2, 2, 4, 4]
+    assert range_count(133, 32, 3) == 6
