@@ -190,9 +190,10 @@ RangeOption = Annotated[
     typer.Option(
         "--range-mb",
         min=0.001,
-        help="--engine ray: split a file larger than this many MB into ranges that the "
-        "workers score at once (plain CSV, TSV, JSON Lines, text and Parquet); the output "
-        "is the same bytes as one worker's.",
+        help="--engine ray: split a file larger than this many MB into ranges of about "
+        "this size, as many as a multiple of the workers, that the workers score at once "
+        "(plain CSV, TSV, JSON Lines, text and Parquet); the output is the same bytes as "
+        "one worker's.",
     ),
 ]
 ExplainMethodOption = Annotated[
