@@ -61,6 +61,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
@@ -213,7 +214,7 @@ class _PackedVocabulary:
         encoded = b" ".join(token.encode("ascii") for token in vocabulary)
         lengths = np.fromiter(map(len, vocabulary), np.int64, len(vocabulary))
         starts = np.cumsum(lengths + 1) - lengths - 1
-        self.keys = self.pack(encoded, starts, lengths)
+        self.keys = self.pack(self.words_of(encoded), starts, lengths)
         # A spare slot (index len(vocabulary)) that no token matches: empty slots point there.
         self.mixed = np.append(self.mix(self.keys, lengths), np.uint64(0))  # no token mixes to 0
         self.keys = np.concatenate([self.keys, np.zeros((self.words, 1), np.uint64)], axis=1)
@@ -245,10 +246,13 @@ class _PackedVocabulary:
             spread = mixed * np.uint64(self.MIX[side])
         return (spread >> np.uint64(64 - self.bits)).astype(np.intp)
 
-    def pack(self, data: bytes, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """``[words, tokens]`` keys of the tokens at ``starts`` in ``data``."""
+    def words_of(self, data: bytes) -> np.ndarray:
+        """``data`` as a uint64 starting at every byte (zeros past its end), to pack from."""
         padded = data + bytes(8 * self.words + 8)
-        view = np.ndarray((len(padded) - 7,), np.dtype("<u8"), padded, 0, (1,))
+        return np.ndarray((len(padded) - 7,), np.dtype("<u8"), padded, 0, (1,))
+
+    def pack(self, view: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """``[words, tokens]`` keys of the tokens at ``starts`` (``view``: ``words_of``)."""
         keys = np.zeros((self.words, len(starts)), np.uint64)
         for word in range(self.words):
             np.bitwise_and(
@@ -271,45 +275,44 @@ class _PackedVocabulary:
 
     def ids(self, data: bytes, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """The id of each token (``FIRST_WORD_ID`` onwards, or ``OOV_ID``), as int32."""
-        # Most tokens fit one word: pack that for all, the rest only for the longer tokens.
-        padded = data + bytes(8)
-        view = np.ndarray((len(padded) - 7,), np.dtype("<u8"), padded, 0, (1,))
+        # Most tokens fit one word: that for all, every word only for the longer tokens.
+        view = self.words_of(data)
         mixed = view[starts] & _BYTE_MASKS[np.minimum(lengths, 8)]
         long = np.flatnonzero(lengths > 8)
+        long_keys = self.pack(view, starts[long], lengths[long])
         if len(long):
-            mixed[long] = self.mix(self.pack(data, starts[long], lengths[long]), lengths[long])
+            mixed[long] = self.mix(long_keys, lengths[long])
         # Frequent tokens went in first and mostly sit on side 0: side 1 sees the misses only.
-        ids = self._found(self.slots[0][self.home(mixed, 0)], mixed, data, starts, lengths, long)
+        first = self.slots[0][self.home(mixed, 0)]
+        ids = self._found(first, mixed, lengths, long, long_keys)
         missed = np.flatnonzero(ids == OOV_ID)
         if len(missed):
-            mixed, starts, lengths = mixed[missed], starts[missed], lengths[missed]
-            candidate = self.slots[1][self.home(mixed, 1)]
-            long = np.flatnonzero(lengths > 8)
-            ids[missed] = self._found(candidate, mixed, data, starts, lengths, long)
+            mixed, lengths = mixed[missed], lengths[missed]
+            missed_long = np.flatnonzero(lengths > 8)
+            keys = long_keys[:, np.searchsorted(long, missed[missed_long])]
+            second = self.slots[1][self.home(mixed, 1)]
+            ids[missed] = self._found(second, mixed, lengths, missed_long, keys)
         return ids
 
     def _found(
         self,
         candidate: np.ndarray,
         mixed: np.ndarray,
-        data: bytes,
-        starts: np.ndarray,
         lengths: np.ndarray,
         long: np.ndarray,
+        long_keys: np.ndarray,
     ) -> np.ndarray:
-        """The ids of the tokens whose ``candidate`` word they are, else ``OOV_ID``."""
+        """The ids of the tokens that are their ``candidate`` word, else ``OOV_ID``
+        (``long``: the tokens of over 8 bytes, whose words are ``long_keys``)."""
         # A token of up to 8 bytes is its first word, which the mix leaves as it is, so
         # equal mixes are equal tokens; longer ones compare every word.
         found = self.mixed[candidate] == mixed
-        hits_long = long[found[long]] if len(long) else long
-        if len(hits_long):
-            same = np.all(
-                self.keys[:, candidate[hits_long]]
-                == self.pack(data, starts[hits_long], lengths[hits_long]),
-                axis=0,
-            )
+        hits = found[long]
+        if hits.any():
+            at = long[hits]
+            same = np.all(self.keys[:, candidate[at]] == long_keys[:, hits], axis=0)
             # a token longer than the longest word may share its packed words
-            found[hits_long[~same | (lengths[hits_long] > self.longest)]] = False
+            found[at[~same | (lengths[at] > self.longest)]] = False
         return np.where(found, candidate + FIRST_WORD_ID, OOV_ID).astype(np.int32)
 
 
@@ -368,16 +371,10 @@ def build_vocabulary(counts: Counter[str], vocab_size: int) -> tuple[str, ...]:
 
 
 class _Index(dict):
-    """Token -> id, with every unknown token mapping to the out-of-vocabulary id."""
+    """Token (str, or its ASCII bytes) -> id, with every unknown token mapping to the
+    out-of-vocabulary id."""
 
-    def __missing__(self, token: str) -> int:
-        return OOV_ID
-
-
-class _ByteIndex(dict):
-    """``_Index`` keyed by the tokens' ASCII bytes, for the byte rule's tokens."""
-
-    def __missing__(self, token: bytes) -> int:
+    def __missing__(self, token: str | bytes) -> int:
         return OOV_ID
 
 
@@ -392,7 +389,6 @@ class TextContract:
     version: int = 1
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
     _byte_index: dict[bytes, int] = field(init=False, repr=False, compare=False)
-    _packed: _PackedVocabulary = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         vocabulary = tuple(self.vocabulary)
@@ -400,9 +396,13 @@ class TextContract:
         _check_fields(vocabulary, self.max_length, self.keep, self.version)
         index = _Index((token, FIRST_WORD_ID + i) for i, token in enumerate(vocabulary))
         object.__setattr__(self, "_index", index)
-        byte_index = _ByteIndex((token.encode("ascii"), i) for token, i in index.items())
+        byte_index = _Index((token.encode("ascii"), i) for token, i in index.items())
         object.__setattr__(self, "_byte_index", byte_index)
-        object.__setattr__(self, "_packed", _PackedVocabulary(vocabulary))
+
+    @functools.cached_property
+    def _packed(self) -> _PackedVocabulary:
+        # Built on the first encode_many, not with every contract a model load validates.
+        return _PackedVocabulary(self.vocabulary)
 
     @classmethod
     def from_texts(
