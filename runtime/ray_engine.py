@@ -125,8 +125,8 @@ def run_on_ray(
         for future in edges.values():
             future.cancel()  # the one already reading finishes its file
         raise
-    # Workers start before the planning read of big files, which they would otherwise wait
-    # for; their number comes from an estimate of the ranges (a file's size over their size).
+    # Workers start while the planning read goes on, so their number comes from an estimate
+    # of the ranges (a file's size over their size).
     sizes = [
         -(-int(t.fingerprint.get("size") or 0) // options.range_bytes) if t.input in splits else 1
         for t in tasks
