@@ -260,6 +260,10 @@ def test_ranges_come_in_multiples_of_the_workers_and_share_the_file_evenly(tmp_p
     counts.append(2000 - ranges[-1].span.rows)
     share = 2000 / len(ranges)
     assert max(abs(c - share) for c in counts) <= 8  # within one window of an equal share
+    # each cut is the window edge nearest its equal share of the bytes: within half a window
+    first, longest = ranges[0].span.start, max(map(len, path.read_bytes().splitlines()[1:])) + 1
+    targets = [first + (size - first) * k // len(ranges) for k in range(len(ranges))]
+    assert all(abs(r.span.start - t) <= 4 * longest for r, t in zip(ranges, targets, strict=True))
     assert by_ranges(InputSpec(str(path)), size // 5, 8) == records(InputSpec(str(path)))
 
 
