@@ -102,6 +102,9 @@ class TrainConfig:
     # True: negations in several forms ("isn't", "I don't think ...", "... at all"), not only
     # "not" after the verb
     counterfactual_forms: bool = False
+    # contrast texts (train/contrast.py): this many pairs of clearly positive and clearly
+    # negative one-sentence crops joined by a concession or a turn, with the verdict's target
+    contrasts: int = 0
     # batches of reviews of similar length (padded only to their longest); else shuffled
     # batches of any lengths, as the textbook trains
     length_buckets: bool = False
@@ -145,6 +148,9 @@ class TrainConfig:
             "counterfactuals must be >= 0": self.counterfactuals >= 0,
             "counterfactual texts need a teacher (teacher_folds >= 2)": self.distils
             or not self.counterfactuals,
+            "contrasts must be >= 0": self.contrasts >= 0,
+            "contrast texts need a teacher (teacher_folds >= 2)": self.distils
+            or not self.contrasts,
             "counterfactual_sharpness must be > 0": self.counterfactual_sharpness > 0,
             "counterfactual_negations must be in [0, 1]": 0 <= self.counterfactual_negations <= 1,
             "label_weight must be in [0, 1]": 0 <= self.label_weight <= 1,

@@ -54,7 +54,7 @@ class RunError(LstmSentimentError):
 class Corpus:
     """Everything the student trains and is chosen on, as texts with targets."""
 
-    texts: list[str]  # labelled (fit part), unlabelled, crops, counterfactuals, suite
+    texts: list[str]  # labelled (fit part), unlabelled, crops, counterfactuals, contrasts, suite
     targets: np.ndarray  # float32 soft targets
     kinds: dict[str, int]  # how many texts of each kind, in that order
     val_texts: list[str]
@@ -92,9 +92,13 @@ def build_corpus(
     scores = _teacher_scores(config, parts, cache, say)
     texts, targets = _targets(config, parts, scores, say)
     turned, turned_targets = _counterfactual_texts(config, fit_texts + free_texts, say)
+    crops_start = len(fit_texts) + len(free_texts)
+    joined, joined_targets = _contrast_texts(
+        config, texts[crops_start:], targets[crops_start:], say
+    )
     suite_texts, suite_targets = _suite_texts(config)
-    texts = texts + turned + suite_texts
-    targets = np.concatenate([targets, turned_targets, suite_targets])
+    texts = texts + turned + joined + suite_texts
+    targets = np.concatenate([targets, turned_targets, joined_targets, suite_targets])
     short_labels = np.array([label for _, label in val_short])
     figures = {
         "validation_accuracy": accuracy(val_labels, scores["validation"]),
@@ -107,6 +111,7 @@ def build_corpus(
         "labelled_crops": len(fit_crops),
         "unlabelled_crops": len(free_crops),
         **({"counterfactual": len(turned)} if turned else {}),
+        **({"contrast": len(joined)} if joined else {}),
         **({"suite": len(suite_texts)} if suite_texts else {}),
     }
     return Corpus(texts, targets, kinds, val_texts, val_labels, val_short, figures)
@@ -252,6 +257,22 @@ def _counterfactual_texts(
     return [t for t, keep in zip(made, polar, strict=True) if keep], sharpened(
         scores[polar], config.counterfactual_sharpness
     )
+
+
+def _contrast_texts(
+    config: TrainConfig, crops: list[str], targets: np.ndarray, say: Callable[[str], None]
+) -> tuple[list[str], np.ndarray]:
+    """``config.contrasts`` pairs of the crops (``train/contrast.py``), with their final
+    targets (the lexicon's share included), each taking its verdict sentence's target."""
+    if not config.contrasts:
+        return [], np.zeros(0, dtype=np.float32)
+    from lstm_sentiment.train.contrast import contrasts
+
+    made, made_targets = contrasts(crops, targets, config.contrasts, config.seed + 4)
+    if not made:
+        raise RunError("contrast texts need one-sentence crops of both sentiments; none were found")
+    say(f"contrasts: {len(made):,} pairs of opposite one-sentence crops joined")
+    return made, made_targets
 
 
 def sharpened(probabilities: np.ndarray, sharpness: float) -> np.ndarray:
