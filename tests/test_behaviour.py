@@ -4,6 +4,7 @@ apart from training ones, reference rows, and clear errors for a bad suite."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from lstm_sentiment.export.cli import app
 from lstm_sentiment.train import behaviour
 from lstm_sentiment.train.config import TrainConfig
+from lstm_sentiment.train.contrast import contrasts
 from lstm_sentiment.train.counterfactual import counterfactuals
 from lstm_sentiment.train.lexicon import LexiconTeacher, has_negation_or_question
 
@@ -150,6 +152,61 @@ def test_counterfactual_negation_share():
         assert negated == pytest.approx(share, abs=0.07), share
     with pytest.raises(ValueError, match="counterfactual_negations"):
         TrainConfig(counterfactual_negations=1.5)
+
+
+_GOOD = ["The cast is superb in every scene.", "My kids loved the music from start to end!"]
+_BAD = ["The plot was dull and slow.", "Those effects look cheap and fake."]
+_OTHER = [
+    "It is a film about a town.",
+    "But the end is great.",
+    "Was it any good?",
+    "The plot was not dull.",
+    "Good. Very good.",
+    "The score was terrible; I left.",
+]
+
+
+def test_contrasts_join_opposite_sentences_with_the_verdicts_target():
+    texts = _GOOD + _BAD + _OTHER
+    targets = [0.9, 0.95, 0.1, 0.15, 0.5, 0.9, 0.2, 0.8, 0.9, 0.05]
+    made, made_targets = contrasts(texts, targets, 400, 0)
+    assert len(made) == len(made_targets) == 400
+    bare = {s.rstrip(".!"): t for s, t in zip(texts, targets, strict=True)}
+    verdict_last = verdict_first = 0
+    for text, target in zip(made, made_targets, strict=True):
+        # exactly one clear positive and one clear negative sentence in each, nothing else
+        inside = [s for s in bare if s.lower() in text.lower()]
+        assert len(inside) == 2, text
+        assert {bare[s] > 0.5 for s in inside} == {True, False}, text
+        assert not any(s.rstrip(".!?").lower() in text.lower() for s in _OTHER), text
+        verdict = next(s for s in inside if bare[s] == pytest.approx(float(target)))
+        conceded = next(s for s in inside if s != verdict)
+        later = text.lower().index(verdict.lower()) > text.lower().index(conceded.lower())
+        verdict_last += later
+        verdict_first += not later
+        # the concession marker sits on the conceded side, never on the verdict
+        if not later:
+            assert re.search(r", (although|even though) ", text), text
+        assert text[0].isupper() and text.endswith("."), text
+    # neither position nor polarity alone gives the verdict
+    assert verdict_first > 20 and verdict_last > 200
+    assert 0.35 < float(np.mean(made_targets > 0.5)) < 0.65
+    assert contrasts(_GOOD + _OTHER, [0.9, 0.9] + [0.5] * 6, 10, 0)[0] == []
+
+
+def test_contrast_texts_in_a_run_need_a_teacher_and_both_sentiments():
+    from lstm_sentiment.train.distill import RunError, _contrast_texts
+
+    with pytest.raises(ValueError, match="contrast"):
+        TrainConfig(contrasts=5)
+    with pytest.raises(ValueError, match="contrasts must be"):
+        TrainConfig(teacher_folds=5, contrasts=-1)
+    config = TrainConfig(teacher_folds=5, contrasts=30)
+    texts, targets = _contrast_texts(config, _GOOD + _BAD, np.array([0.9, 0.9, 0.1, 0.1]), print)
+    assert len(texts) == 30 and sorted(set(targets.tolist())) == pytest.approx([0.1, 0.9])
+    with pytest.raises(RunError, match="both sentiments"):
+        _contrast_texts(config, _GOOD, np.array([0.9, 0.9]), print)
+    assert _contrast_texts(TrainConfig(), _GOOD + _BAD, np.ones(4), print)[0] == []
 
 
 def test_held_out_cases_use_no_training_template_or_word():
