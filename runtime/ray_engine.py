@@ -8,7 +8,10 @@ once with one onnxruntime intra-op thread each (onnxruntime ignores OMP_NUM_THRE
 default of one thread per core in every worker oversubscribes a node); on a cluster with
 GPUs each worker also takes one GPU and the CUDA provider. An actor that dies (a killed
 process, a lost node) is restarted by Ray and its file is redone from the start; the output
-appears only when complete, so nothing is lost or written twice.
+appears only when complete, so nothing is lost or written twice. When this process starts
+the Ray instance itself (no ``--address``), it is one of the instance's workers: it plans
+and scores from the start, while Ray and the other workers start, and beside one worker
+fewer once they run.
 
 Also, for pipelines that already hold a ``ray.data.Dataset``:
 
@@ -19,11 +22,15 @@ Also, for pipelines that already hold a ``ray.data.Dataset``:
 from __future__ import annotations
 
 import dataclasses
+import os
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
 
 from lstm_sentiment.runtime.batch import BatchOptions
@@ -110,6 +117,7 @@ def run_on_ray(
         return
     from lstm_sentiment.runtime.jobs import split_entry
 
+    _ray()  # before any reading: a missing Ray is one error line
     splits = {t.input for t in tasks if _splits(t, options)}
     # The planning read of big files (where ranges may be cut) runs while Ray starts.
     reading = ThreadPoolExecutor(max_workers=1)
@@ -119,33 +127,35 @@ def run_on_ray(
         if t.input in splits and not (earlier or {}).get(t.input)
     }
     reading.shutdown(wait=False)
-    try:
-        ray = connect(options.address)
-    except RayError:
-        for future in edges.values():
-            future.cancel()  # the one already reading finishes its file
-        raise
     # Workers start while the planning read goes on, so their number comes from an estimate
     # of the ranges (a file's size over their size).
     sizes = [
         -(-int(t.fingerprint.get("size") or 0) // options.range_bytes) if t.input in splits else 1
         for t in tasks
     ]
+    driver = None
+    if starts_local_instance(options.address) and _on_cpu(options.batch.provider):
+        # This process is about to start the instance and so is one of its nodes: it scores
+        # too, from the start, while Ray and its workers start (seconds on a small machine),
+        # and beside one worker fewer once they run.
+        batch = dataclasses.replace(options.batch, provider="cpu", threads=1, workers=1)
+        cpus = local_cpus()
+        driver = _Driver(model_path, batch, options)
+        driver.start(lambda: _units(tasks, splits, options, earlier or {}, edges, cpus))
+    try:
+        ray = connect(options.address)
+    except RayError:
+        for future in edges.values():
+            future.cancel()  # the one already reading finishes its file
+        if driver is not None:
+            driver.stop()
+        raise
     plan = plan_workers(ray.cluster_resources(), options.batch.provider, max(1, sum(sizes)))
+    if driver is not None:
+        yield from _run_with_driver(ray, driver, plan, model_path, options)
+        return
     model_ref = ray.put(model_path.read_bytes())
-    worker_class = ray.remote(
-        num_cpus=plan.cpus_per_worker,
-        num_gpus=plan.gpus_per_worker,
-        max_restarts=-1,
-        max_task_retries=RETRIES,
-    )(_FileScorer)
-    batch = dataclasses.replace(
-        options.batch, provider=plan.provider, threads=1, workers=plan.cpus_per_worker
-    )
-    actors = [
-        worker_class.remote(model_path.name, batch, options.read, options.output_format)
-        for _ in range(plan.workers)
-    ]
+    actors = _start_actors(ray, plan, plan.workers, model_path, options)
     try:
         units, settled = _units(tasks, splits, options, earlier or {}, edges, plan.workers)
         yield from settled
@@ -164,13 +174,7 @@ def run_on_ray(
             (ref,), _ = ray.wait(list(running), num_returns=1)
             task, part, actor = running.pop(ref)
             free.append(actor)
-            try:
-                result = ray.get(ref)
-            except ray.exceptions.RayError as error:  # its worker died more than RETRIES times
-                first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-                result = {"status": "failed", "error": f"{type(error).__name__}: {first}"}
-                if part is not None:
-                    result = part.as_dict() | result
+            result = _result(ray, ref, part)
             if part is None:
                 yield {"input": task.input, "output": task.output, **task.fingerprint} | result
                 continue
@@ -183,6 +187,30 @@ def run_on_ray(
 
 
 Unit = tuple["Task", "Range | None", "list[dict[str, Any]] | None"]
+
+
+def starts_local_instance(address: str | None) -> bool:
+    """Whether ``connect(address)`` will start a Ray instance in this process, rather than
+    join a running cluster (``address``, ``RAY_ADDRESS``, or one this process joined)."""
+    return address is None and not os.environ.get("RAY_ADDRESS") and not _ray().is_initialized()
+
+
+def local_cpus() -> int:
+    """The CPUs a Ray instance started here offers (Ray counts them so, cgroup limits too)."""
+    try:
+        from ray._private.utils import get_num_cpus
+
+        return max(1, int(get_num_cpus()))
+    except (ImportError, AttributeError):  # a Ray without that helper: the usable cores
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def _on_cpu(provider: str) -> bool:
+    import onnxruntime as ort
+
+    from lstm_sentiment.runtime.providers import CPU, select_providers
+
+    return select_providers(provider, ort.get_available_providers())[0] == CPU
 
 
 def _window_edges(path: str, options: JobOptions) -> Any:
@@ -279,6 +307,141 @@ class _FileScorer:
 
         model = self._load(model_ref)
         return score_range(task, part, self.read, self.batch, self.output_format, model)
+
+
+class _Driver:
+    """The units this process scores itself, in a thread, taken from the same queue as the
+    workers' (left end first, as they are); it plans them too, so that scoring starts as
+    soon as the planning read is done, Ray or no Ray."""
+
+    def __init__(self, model_path: Path, batch: BatchOptions, options: JobOptions) -> None:
+        self.model_path, self.batch, self.options = model_path, batch, options
+        self.lock = threading.Lock()
+        self.queue: deque[Unit] = deque()
+        self.planned = threading.Event()
+        self.units: list[Unit] = []
+        self.settled: list[dict[str, Any]] = []
+        self.results: SimpleQueue[tuple[Unit, dict[str, Any]]] = SimpleQueue()
+        self.failure: BaseException | None = None
+        self.stopping = False
+        self.busy = True  # until it finds the queue empty
+        # a daemon: an interrupted job does not wait for the unit in hand
+        self.thread = threading.Thread(target=self._run, name="lstm-sentiment-driver", daemon=True)
+
+    def start(self, plan: Callable[[], tuple[list[Unit], list[dict[str, Any]]]]) -> None:
+        self.plan = plan
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping = True
+
+    def take(self) -> Unit | None:
+        with self.lock:
+            return self.queue.popleft() if self.queue and not self.stopping else None
+
+    def _run(self) -> None:
+        try:
+            self.units, self.settled = self.plan()
+            self.queue.extend(self.units)
+            self.planned.set()
+            from lstm_sentiment.runtime.model import SentimentModel
+
+            scorer = _FileScorer(self.model_path.name, self.batch, self.options.read,
+                                 self.options.output_format)  # fmt: skip
+            scorer.model = SentimentModel.load(self.model_path, "cpu", 1)
+            while (unit := self.take()) is not None:
+                task, part, _ = unit
+                result = scorer.score(task, []) if part is None else (
+                    scorer.score_range(task, part, []))  # fmt: skip
+                self.results.put((unit, result))
+        except BaseException as error:  # handed to the main thread, which raises it
+            self.failure = error
+        finally:
+            self.busy = False
+            self.planned.set()
+
+
+def _run_with_driver(
+    ray: Any, driver: _Driver, plan: WorkerPlan, model_path: Path, options: JobOptions
+) -> Iterator[dict[str, Any]]:
+    """``run_on_ray``'s loop when this process scores too (``_Driver``): one worker fewer
+    than the plan, each given the next unit of the shared queue as it becomes free."""
+    from lstm_sentiment.runtime.jobs import split_entry
+
+    actors = _start_actors(ray, plan, plan.workers - 1, model_path, options)
+    try:
+        driver.planned.wait()
+        if driver.failure is not None:
+            raise driver.failure
+        yield from driver.settled
+        model = [ray.put(model_path.read_bytes())] if actors else []
+        ranges = {t.input: results for t, _, results in driver.units if results is not None}
+        free, running = list(actors), {}
+        while True:
+            while free and (unit := driver.take()) is not None:
+                actor = free.pop()
+                task, part, _ = unit
+                call = actor.score.remote(task, model) if part is None else (
+                    actor.score_range.remote(task, part, model))  # fmt: skip
+                running[call] = (unit, actor)
+            finished: list[tuple[Unit, dict[str, Any]]] = []
+            while not driver.results.empty():
+                finished.append(driver.results.get())
+            if running:
+                # short waits while the driver works, so that its results are not held up
+                done, _ = ray.wait(list(running), num_returns=1, timeout=0.05 if driver.busy
+                                   else None)  # fmt: skip
+                for ref in done:
+                    unit, actor = running.pop(ref)
+                    free.append(actor)
+                    finished.append((unit, _result(ray, ref, unit[1])))
+            elif not finished:
+                if not driver.busy and driver.results.empty():
+                    break
+                driver.thread.join(timeout=0.05)
+            if driver.failure is not None:
+                raise driver.failure
+            for (task, part, _), result in finished:
+                if part is None:
+                    yield {"input": task.input, "output": task.output, **task.fingerprint} | result
+                    continue
+                results = ranges[task.input]
+                results[part.index] = result
+                yield split_entry(task, results)
+    finally:
+        driver.stop()
+        for actor in actors:
+            ray.kill(actor)
+
+
+def _start_actors(
+    ray: Any, plan: WorkerPlan, count: int, model_path: Path, options: JobOptions
+) -> list[Any]:
+    """``count`` workers of the plan, each to load the model on its first call."""
+    worker_class = ray.remote(
+        num_cpus=plan.cpus_per_worker,
+        num_gpus=plan.gpus_per_worker,
+        max_restarts=-1,
+        max_task_retries=RETRIES,
+    )(_FileScorer)
+    batch = dataclasses.replace(
+        options.batch, provider=plan.provider, threads=1, workers=plan.cpus_per_worker
+    )
+    return [
+        worker_class.remote(model_path.name, batch, options.read, options.output_format)
+        for _ in range(count)
+    ]
+
+
+def _result(ray: Any, ref: Any, part: Range | None) -> dict[str, Any]:
+    """A finished call's result, or a failed one when its worker died more than RETRIES
+    times."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayError as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        result = {"status": "failed", "error": f"{type(error).__name__}: {first}"}
+        return part.as_dict() | result if part is not None else result
 
 
 # -- ray.data ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import dataclasses
 import gzip
 import itertools
 import json
+import os
 import random
 from pathlib import Path
 
@@ -164,7 +165,19 @@ def big_file(folder: Path, n: int = 3000) -> Path:
                      ["id", "review"])  # fmt: skip
 
 
-def test_one_big_file_is_scored_by_every_worker_into_the_same_bytes(tmp_path, ray_cluster):
+@pytest.fixture(params=[False, True], ids=["workers only", "driver too"])
+def driver_too(request, monkeypatch, ray_cluster):
+    """Ray's workers alone, or, as when this process starts the instance itself, this
+    process scoring beside one worker fewer (the cluster here is the tests' own)."""
+    from lstm_sentiment.runtime import ray_engine
+
+    if request.param:
+        monkeypatch.setattr(ray_engine, "starts_local_instance", lambda address: True)
+        monkeypatch.setattr(ray_engine, "local_cpus", lambda: 2)
+    return request.param
+
+
+def test_one_big_file_is_scored_by_every_worker_into_the_same_bytes(tmp_path, driver_too):
     path = big_file(tmp_path / "in")
     expected = single(path, tmp_path / "single.csv", "--model", "int8", "--window", "512")
     out = tmp_path / "out"
@@ -174,7 +187,10 @@ def test_one_big_file_is_scored_by_every_worker_into_the_same_bytes(tmp_path, ra
     assert (out / "big.csv").read_bytes() == expected.read_bytes()
     (entry,) = manifest(out)["inputs"]
     assert entry["status"] == "done" and len(entry["ranges"]) > 2
-    assert len({r["worker"] for r in entry["ranges"]}) == 2  # both workers had a part
+    workers = {r["worker"] for r in entry["ranges"]}
+    assert len(workers) == 2  # both workers had a part
+    here = f"{os.uname().nodename}:{os.getpid()}"
+    assert (here in workers) is driver_too  # with the driver, it is one of the two
     assert not list(out.glob("_*.parts"))  # the parts are gone once joined
 
 
@@ -216,17 +232,34 @@ def test_a_rerun_redoes_only_the_ranges_an_interrupted_run_left(tmp_path, ray_cl
     assert (out / "big.csv").read_bytes() == expected.read_bytes()
 
 
-def test_a_file_whose_reading_fails_fails_alone_and_is_named(tmp_path, ray_cluster):
+def test_a_file_whose_reading_fails_fails_alone_and_is_named(tmp_path, driver_too):
     good = big_file(tmp_path / "in")
     bad = tmp_path / "in" / "bad.csv"
     bad.write_bytes(good.read_bytes() + b'r9,"a quote left open\n')
+    small = tmp_path / "in" / "small.csv"
+    small.write_text("id,review\na,good fun\nb,so dull\n")
     out = tmp_path / "out"
     result = job(str(tmp_path / "in"), "-o", str(out), "--engine", "ray", "--range-mb", "0.05")
     assert result.exit_code != 0
     entries = {Path(e["input"]).name: e for e in manifest(out)["inputs"]}
-    assert entries["big.csv"]["status"] == "done"
+    assert entries["big.csv"]["status"] == entries["small.csv"]["status"] == "done"
+    assert (out / "small.csv").read_text().count("\n") == 3  # a whole file, not a range
     assert entries["bad.csv"]["status"] == "failed" and "quote" in entries["bad.csv"]["error"]
     assert not (out / "bad.csv").exists()
+
+
+def test_only_a_job_that_starts_its_own_instance_scores_in_this_process(monkeypatch):
+    pytest.importorskip("ray", reason="needs the ray extra")
+    from lstm_sentiment.runtime import ray_engine
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    started = ray_engine._ray().is_initialized()
+    assert ray_engine.starts_local_instance(None) is not started
+    assert not ray_engine.starts_local_instance("auto")
+    assert not ray_engine.starts_local_instance("ray://head:10001")
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:6379")
+    assert not ray_engine.starts_local_instance(None)
+    assert ray_engine.local_cpus() >= 1
 
 
 def test_the_range_size_must_be_positive(tmp_path):
