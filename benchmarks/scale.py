@@ -41,13 +41,19 @@ def run_job(folder: Path, out: Path, engine: str, address: str | None = None) ->
                "--quiet"]  # fmt: skip
     if address and engine == "ray":
         command += ["--address", address]
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env = standing_env() if address else {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     seconds = time.perf_counter() - started
     if result.returncode not in (0, 3):
         raise RuntimeError(f"scorer batch --engine {engine} failed: {result.stderr[-2000:]}")
     return seconds
+
+
+def standing_env() -> dict[str, str]:
+    # Ray's token authentication is for clusters others can reach; this one listens on
+    # 127.0.0.1 for the benchmark's own jobs only.
+    return {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
 
 
 @contextlib.contextmanager
@@ -58,7 +64,7 @@ def standing(wanted: bool, cpus: int) -> Iterator[str | None]:
         return
     ray = Path(sys.executable).with_name("ray")
     port = "6391"
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env = standing_env()
     start = [str(ray), "start", "--head", f"--port={port}", f"--num-cpus={cpus}",
              "--include-dashboard=false", "--node-ip-address=127.0.0.1"]  # fmt: skip
     subprocess.run(start, check=True, capture_output=True, env=env)

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from lstm_sentiment.runtime.ranges import Range
 
 RETRIES = 3  # times a file is redone after its worker died
+LOCAL_OBJECT_STORE = 256 << 20  # bytes, at least, for a Ray instance a job starts itself
 
 
 class RayError(LstmSentimentError):
@@ -84,11 +85,16 @@ def _ray() -> Any:
     return ray
 
 
-def connect(address: str | None) -> Any:
+def connect(address: str | None, model_bytes: int = 0) -> Any:
     """Join the cluster at ``address`` (None: start a local one, or reuse this process's)."""
     ray = _ray()
     if ray.is_initialized():
         return ray
+    local = {}
+    if starts_local_instance(address):
+        # A job's object store holds the model and the ranges' small results; Ray's default
+        # (30% of memory) takes a second longer to set up on every start.
+        local["object_store_memory"] = max(LOCAL_OBJECT_STORE, 4 * model_bytes)
     try:
         ray.init(
             address=address,
@@ -96,6 +102,7 @@ def connect(address: str | None) -> Any:
             logging_level="ERROR",
             log_to_driver=False,
             configure_logging=False,
+            **local,
         )
     except (ConnectionError, RuntimeError, ValueError) as error:
         where = address or "a local instance"
@@ -143,7 +150,7 @@ def run_on_ray(
         driver = _Driver(model_path, batch, options)
         driver.start(lambda: _units(tasks, splits, options, earlier or {}, edges, cpus))
     try:
-        ray = connect(options.address)
+        ray = connect(options.address, model_path.stat().st_size)
     except RayError:
         for future in edges.values():
             future.cancel()  # the one already reading finishes its file

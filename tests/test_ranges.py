@@ -262,6 +262,27 @@ def test_only_a_job_that_starts_its_own_instance_scores_in_this_process(monkeypa
     assert ray_engine.local_cpus() >= 1
 
 
+def test_an_instance_a_job_starts_gets_a_small_object_store(monkeypatch):
+    from lstm_sentiment.runtime import ray_engine
+
+    calls = []
+
+    class FakeRay:
+        def is_initialized(self):
+            return False
+
+        def init(self, **kwargs):
+            calls.append(kwargs)
+
+    monkeypatch.setattr(ray_engine, "_ray", FakeRay)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    ray_engine.connect(None, model_bytes=6 << 20)
+    ray_engine.connect(None, model_bytes=200 << 20)
+    ray_engine.connect("ray://head:10001")  # a cluster's store is the cluster's own
+    stores = [c.get("object_store_memory") for c in calls]
+    assert stores == [ray_engine.LOCAL_OBJECT_STORE, 800 << 20, None]
+
+
 def test_the_range_size_must_be_positive(tmp_path):
     result = job(str(tmp_path), "-o", str(tmp_path / "o"), "--engine", "ray", "--range-mb", "0")
     assert result.exit_code == 2 and "range-mb" in result.output
@@ -304,5 +325,7 @@ def test_range_count_rounds_to_the_workers():
     from lstm_sentiment.runtime.ranges import range_count
 
     assert [range_count(s, 32, 1) for s in (33, 40, 50, 100, 133)] == [1, 1, 2, 3, 4]
-    assert [range_count(s, 32, 2) for s in (33, 50, 100, 133)] == [2, 2, 4, 4]
-    assert range_count(133, 32, 3) == 6
+    # at least 4 a worker, so that workers starting apart even out on the queue
+    assert [range_count(s, 32, 2) for s in (33, 50, 100, 133, 300, 320)] == [8, 8, 8, 8, 10, 10]
+    assert range_count(133, 32, 3) == 12
+    assert range_count(100 * 32 + 1, 32, 3) == 102
