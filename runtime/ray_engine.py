@@ -122,8 +122,6 @@ def run_on_ray(
     interrupted run planned per input, with their results (``Manifest.ranges_done``)."""
     if not tasks:
         return
-    from lstm_sentiment.runtime.jobs import split_entry
-
     _ray()  # before any reading: a missing Ray is one error line
     splits = {t.input for t in tasks if _splits(t, options)}
     # The planning read of big files (where ranges may be cut) runs while Ray starts.
@@ -158,39 +156,73 @@ def run_on_ray(
             driver.stop()
         raise
     plan = plan_workers(ray.cluster_resources(), options.batch.provider, max(1, sum(sizes)))
-    if driver is not None:
-        yield from _run_with_driver(ray, driver, plan, model_path, options)
-        return
-    model_ref = ray.put(model_path.read_bytes())
-    actors = _start_actors(ray, plan, plan.workers, model_path, options)
+    actors = _start_actors(ray, plan, plan.workers - (driver is not None), model_path, options)
     try:
-        units, settled = _units(tasks, splits, options, earlier or {}, edges, plan.workers)
+        if driver is not None:
+            driver.planned.wait()
+            driver.check()
+            units, settled, take = driver.units, driver.settled, driver.take
+        else:
+            units, settled = _units(tasks, splits, options, earlier or {}, edges, plan.workers)
+            queue = deque(units)
+
+            def take() -> Unit | None:
+                return queue.popleft() if queue else None
+
         yield from settled
         # The model goes with every call as a reference inside a list: a worker fetches it on
         # its first file, and a restarted worker again (Ray would not restore a constructor
         # argument).
-        model = [model_ref]
-        ranges = {t.input: results for t, _, results in units if results is not None}
-        queue, free, running = list(units), list(actors), {}
-        while queue or running:
-            while queue and free:
-                actor, (task, part, _) = free.pop(), queue.pop(0)
-                call = actor.score.remote(task, model) if part is None else (
-                    actor.score_range.remote(task, part, model))  # fmt: skip
-                running[call] = (task, part, actor)
-            (ref,), _ = ray.wait(list(running), num_returns=1)
-            task, part, actor = running.pop(ref)
-            free.append(actor)
-            result = _result(ray, ref, part)
+        model = [ray.put(model_path.read_bytes())] if actors else []
+        yield from _dispatch(ray, actors, model, units, take, driver)
+    finally:
+        if driver is not None:
+            driver.stop()
+        for actor in actors:
+            ray.kill(actor)
+
+
+def _dispatch(
+    ray: Any,
+    actors: list[Any],
+    model: list[Any],
+    units: list[Unit],
+    take: Callable[[], Unit | None],
+    driver: _Driver | None,
+) -> Iterator[dict[str, Any]]:
+    """Give each free worker the next of ``units`` from ``take`` until none is left; yields
+    each file's manifest entry as its unit finishes (a split file's after each range), the
+    ``driver``'s units (this process's own, when it scores too) among them."""
+    from lstm_sentiment.runtime.jobs import split_entry
+
+    ranges = {t.input: results for t, _, results in units if results is not None}
+    free, running = list(actors), {}
+    while True:
+        while free and (unit := take()) is not None:
+            actor = free.pop()
+            running[actor.score_unit.remote(unit[0], unit[1], model)] = (unit, actor)
+        finished = driver.finished() if driver is not None else []
+        driving = driver is not None and driver.busy
+        if running:
+            # short waits while the driver works, so that its results are not held up
+            done, _ = ray.wait(list(running), num_returns=1, timeout=0.05 if driving else None)
+            for ref in done:
+                unit, actor = running.pop(ref)
+                free.append(actor)
+                finished.append((unit, _result(ray, ref, unit[1])))
+        elif not finished:
+            if driver is None or not (driving or driver.pending()):
+                break
+            driver.thread.join(timeout=0.05)
+        if driver is not None:
+            driver.check()
+        for (task, part, _), result in finished:
             if part is None:
                 yield {"input": task.input, "output": task.output, **task.fingerprint} | result
                 continue
             results = ranges[task.input]
             results[part.index] = result
             yield split_entry(task, results)
-    finally:
-        for actor in actors:
-            ray.kill(actor)
 
 
 Unit = tuple["Task", "Range | None", "list[dict[str, Any]] | None"]
@@ -282,7 +314,8 @@ def _units(
 
 
 class _FileScorer:
-    """A Ray actor: one loaded model, scoring whole files."""
+    """A Ray actor (or the driver's own scorer): one loaded model, scoring whole files or
+    ranges."""
 
     def __init__(self, name: str, batch: BatchOptions, read: Any, output_format: str) -> None:
         self.name, self.batch, self.read, self.output_format = name, batch, read, output_format
@@ -303,16 +336,13 @@ class _FileScorer:
                 )
         return self.model
 
-    def score(self, task: Any, model_ref: list[Any]) -> dict[str, Any]:
-        from lstm_sentiment.runtime.jobs import score_task
+    def score_unit(self, task: Any, part: Any, model_ref: list[Any]) -> dict[str, Any]:
+        """Score a whole file (``part`` None) or one range of it."""
+        from lstm_sentiment.runtime.jobs import score_range, score_task
 
         model = self._load(model_ref)
-        return score_task(task, self.read, self.batch, self.output_format, model)
-
-    def score_range(self, task: Any, part: Any, model_ref: list[Any]) -> dict[str, Any]:
-        from lstm_sentiment.runtime.jobs import score_range
-
-        model = self._load(model_ref)
+        if part is None:
+            return score_task(task, self.read, self.batch, self.output_format, model)
         return score_range(task, part, self.read, self.batch, self.output_format, model)
 
 
@@ -346,6 +376,21 @@ class _Driver:
         with self.lock:
             return self.queue.popleft() if self.queue and not self.stopping else None
 
+    def finished(self) -> list[tuple[Unit, dict[str, Any]]]:
+        """The units it finished since last asked, with their results."""
+        done = []
+        while not self.results.empty():
+            done.append(self.results.get())
+        return done
+
+    def pending(self) -> bool:
+        return not self.results.empty()
+
+    def check(self) -> None:
+        """Raise what stopped it, in the caller's thread."""
+        if self.failure is not None:
+            raise self.failure
+
     def _run(self) -> None:
         try:
             self.units, self.settled = self.plan()
@@ -357,68 +402,12 @@ class _Driver:
                                  self.options.output_format)  # fmt: skip
             scorer.model = SentimentModel.load(self.model_path, "cpu", 1)
             while (unit := self.take()) is not None:
-                task, part, _ = unit
-                result = scorer.score(task, []) if part is None else (
-                    scorer.score_range(task, part, []))  # fmt: skip
-                self.results.put((unit, result))
+                self.results.put((unit, scorer.score_unit(unit[0], unit[1], [])))
         except BaseException as error:  # handed to the main thread, which raises it
             self.failure = error
         finally:
             self.busy = False
             self.planned.set()
-
-
-def _run_with_driver(
-    ray: Any, driver: _Driver, plan: WorkerPlan, model_path: Path, options: JobOptions
-) -> Iterator[dict[str, Any]]:
-    """``run_on_ray``'s loop when this process scores too (``_Driver``): one worker fewer
-    than the plan, each given the next unit of the shared queue as it becomes free."""
-    from lstm_sentiment.runtime.jobs import split_entry
-
-    actors = _start_actors(ray, plan, plan.workers - 1, model_path, options)
-    try:
-        driver.planned.wait()
-        if driver.failure is not None:
-            raise driver.failure
-        yield from driver.settled
-        model = [ray.put(model_path.read_bytes())] if actors else []
-        ranges = {t.input: results for t, _, results in driver.units if results is not None}
-        free, running = list(actors), {}
-        while True:
-            while free and (unit := driver.take()) is not None:
-                actor = free.pop()
-                task, part, _ = unit
-                call = actor.score.remote(task, model) if part is None else (
-                    actor.score_range.remote(task, part, model))  # fmt: skip
-                running[call] = (unit, actor)
-            finished: list[tuple[Unit, dict[str, Any]]] = []
-            while not driver.results.empty():
-                finished.append(driver.results.get())
-            if running:
-                # short waits while the driver works, so that its results are not held up
-                done, _ = ray.wait(list(running), num_returns=1, timeout=0.05 if driver.busy
-                                   else None)  # fmt: skip
-                for ref in done:
-                    unit, actor = running.pop(ref)
-                    free.append(actor)
-                    finished.append((unit, _result(ray, ref, unit[1])))
-            elif not finished:
-                if not driver.busy and driver.results.empty():
-                    break
-                driver.thread.join(timeout=0.05)
-            if driver.failure is not None:
-                raise driver.failure
-            for (task, part, _), result in finished:
-                if part is None:
-                    yield {"input": task.input, "output": task.output, **task.fingerprint} | result
-                    continue
-                results = ranges[task.input]
-                results[part.index] = result
-                yield split_entry(task, results)
-    finally:
-        driver.stop()
-        for actor in actors:
-            ray.kill(actor)
 
 
 def _start_actors(
