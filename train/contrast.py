@@ -37,8 +37,8 @@ _TURNS = re.compile(
     re.I,
 )
 
-# (frame, which part carries the verdict): "v" is the verdict, "c" the conceded part.
-FRAMES: tuple[str, ...] = (
+# Frames to fill: "v" is the verdict, "c" the conceded part (upper case: a sentence starts).
+TURNS: tuple[str, ...] = (
     "{C}, but {v}",
     "{C}. But {v}",
     "{C}. However, {v}",
@@ -51,7 +51,9 @@ FRAMES: tuple[str, ...] = (
     "While {c}, {v}",
     "{V}, although {c}",
     "{V}, even though {c}",
-    # the writer's expectation, given up (these come last: _TURN_FRAMES counts the others)
+)
+# the writer's expectation, given up
+EXPECTATIONS: tuple[str, ...] = (
     "I thought {c}. {V}",
     "I was told {c}. {V}",
     "At first I believed {c}. Now I think {v}",
@@ -59,9 +61,7 @@ FRAMES: tuple[str, ...] = (
     "I assumed {c}. I was wrong: {v}",
     "Going in, I felt {c}. By the end, {v}",
 )
-
-_TURN_FRAMES = 12
-_EXPECTING = ("I ", "At first", "Going in")
+FRAMES = TURNS + EXPECTATIONS
 
 
 def contrasts(
@@ -85,9 +85,9 @@ def contrasts(
         good, bad = rng.choice(positive), rng.choice(negative)
         verdict, conceded = (good, bad) if rng.random() < 0.5 else (bad, good)
         frame = rng.choice(FRAMES)
-        if frame.startswith(_EXPECTING) and conceded[0].startswith("I "):
+        if frame in EXPECTATIONS and conceded[0].startswith("I "):
             # "I thought I loved it" reads as no expectation; a turn frame reads right
-            frame = rng.choice(FRAMES[:_TURN_FRAMES])
+            frame = rng.choice(TURNS)
         made.append(_join(frame, verdict[0], conceded[0]))
         made_targets.append(verdict[1])
     return made, np.array(made_targets, dtype=np.float32)
@@ -95,8 +95,10 @@ def contrasts(
 
 def _bare(text: str) -> str | None:
     """The sentence without its end mark, when it is one plain sentence of a usable length."""
+    if _TURNS.search(text):
+        return None
     found = sentences(text)
-    if len(found) != 1 or _TURNS.search(text):
+    if len(found) != 1:
         return None
     bare = found[0].rstrip(".!").strip()
     if not MIN_WORDS <= len(bare.split()) <= MAX_WORDS or not bare[:1].isalpha():
