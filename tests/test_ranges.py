@@ -11,6 +11,9 @@ import itertools
 import json
 import os
 import random
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -329,3 +332,88 @@ def test_range_count_rounds_to_the_workers():
     assert [range_count(s, 32, 2) for s in (33, 50, 100, 133, 300, 320)] == [8, 8, 8, 8, 10, 10]
     assert range_count(133, 32, 3) == 12
     assert range_count(100 * 32 + 1, 32, 3) == 102
+
+
+def test_an_instance_a_job_started_stops_without_waiting_on_its_autoscaler(tmp_path):
+    # ray.shutdown stops the GCS before the autoscaler monitor, whose SIGTERM handler then
+    # waits on it for a second: the job's exit hook kills the monitor first. Run in a fresh
+    # process: this one may already have joined the fixture cluster.
+    pytest.importorskip("ray", reason="needs the ray extra")
+    script = tmp_path / "stop.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import atexit, os, sys
+            from ray._private import worker
+            from lstm_sentiment.runtime import ray_engine
+            os.environ.pop("RAY_ADDRESS", None)
+            ray = ray_engine.connect(None, model_bytes=1 << 20)
+            monitors = worker._global_node.all_processes["monitor"]
+            assert monitors and all(m.process.poll() is None for m in monitors)
+            ray_engine._stop_autoscaler_monitor()
+            assert all(m.process.poll() is not None for m in monitors), "monitor alive"
+            ray.shutdown()
+            print("stopped", len(monitors))
+            """
+        )
+    )
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    env.pop("RAY_ADDRESS", None)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "stopped 1" in done.stdout
+
+
+def test_only_an_instance_a_job_starts_gets_the_exit_hook(monkeypatch):
+    from lstm_sentiment.runtime import ray_engine
+
+    class FakeRay:
+        def is_initialized(self):
+            return False
+
+        def init(self, **kwargs):
+            pass
+
+    hooks = []
+    monkeypatch.setattr(ray_engine, "_ray", FakeRay)
+    monkeypatch.setattr(ray_engine.atexit, "register", hooks.append)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    ray_engine.connect("ray://head:10001")
+    assert hooks == []  # a cluster's processes are not this job's to stop
+    ray_engine.connect(None)
+    assert hooks == [ray_engine._stop_autoscaler_monitor]
+
+
+def test_the_workers_get_the_longest_units_first(tmp_path):
+    # Units are handed out as workers free up: the last ones decide how long the others sit
+    # idle at the end, so they should be the short ones.
+    from lstm_sentiment.runtime import ray_engine
+    from lstm_sentiment.runtime.jobs import JobOptions
+
+    reviews = [f"review {i:05d} " + "word " * (5 + i % 40) for i in range(3000)]
+    big = write_csv(tmp_path / "big.csv", [[str(i), t] for i, t in enumerate(reviews)],
+                    ["id", "review"])  # fmt: skip
+    small = [Task(f"f{n}.csv", f"o{n}.csv", {"size": n * 1000}) for n in (3, 9, 1)]
+    split = Task(str(big), str(tmp_path / "out.csv"), {"size": big.stat().st_size})
+    options = JobOptions(batch=BatchOptions(window=64), range_mb=big.stat().st_size / 6 / (1 << 20))
+    edges = {split.input: _done(ray_engine._window_edges(split.input, options))}
+    units, settled = ray_engine._units([*small, split], {split.input}, options, {}, edges, 2)
+    assert not settled
+    sizes = [ray_engine._bytes(u) for u in units]
+    assert sizes == sorted(sizes, reverse=True)
+    parts = [u[1] for u in units if u[1] is not None]
+    assert len(parts) >= 6
+    spans = [p.span.end - p.span.start for p in parts]
+    assert spans == sorted(spans, reverse=True) and len(set(spans)) > 1
+    assert sorted(p.index for p in parts) == list(range(len(parts)))  # none lost or twice
+    assert [u[0].input for u in units if u[1] is None] == ["f9.csv", "f3.csv", "f1.csv"]
+
+
+def _done(value):
+    from concurrent.futures import Future
+
+    future = Future()
+    future.set_result(value)
+    return future
