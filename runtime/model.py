@@ -387,6 +387,9 @@ def _in_sorted_batches(
     """Call ``run`` on row indices grouped by length, ``workers`` batches at a time."""
     order = np.argsort(lengths, kind="stable")
     chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    # The longest batches first: the workers then end on short ones and wait little for
+    # each other at the end of a window (the same batches, so the same scores).
+    chunks.reverse()
     if workers > 1 and len(chunks) > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(run, chunks))

@@ -488,3 +488,23 @@ def test_every_shipped_variant_is_named_in_help_and_in_the_missing_model_message
         SentimentModel.load("text-int9")
     for name in VARIANTS:
         assert name in flat and name in str(error.value)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_batches_are_length_sorted_and_run_longest_first(workers):
+    # Each batch holds reviews of like length (little padding); the longest run first so
+    # that the workers end a window on short batches rather than one waiting on the other.
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 500, size=1000).tolist()
+    seen: list[list[int]] = []
+    model_module._in_sorted_batches(lengths, 64, workers, lambda rows: seen.append(list(rows)))
+    assert sorted(i for rows in seen for i in rows) == list(range(1000))  # each row once
+    spans = [(min(lengths[i] for i in rows), max(lengths[i] for i in rows)) for rows in seen]
+    spans.sort(key=lambda span: -span[1])
+    assert all(a[0] >= b[1] for a, b in zip(spans, spans[1:], strict=False))  # no overlap
+    if workers == 1:  # a pool's order depends on its threads; one worker's does not
+        longest = [max(lengths[i] for i in rows) for rows in seen]
+        assert longest == sorted(longest, reverse=True)
+        # the same batches as in ascending order (so the same scores): the remainder holds
+        # the longest reviews
+        assert len(seen[0]) == 1000 % 64
