@@ -433,14 +433,15 @@ class _Driver:
 
     def _run(self) -> None:
         try:
-            self.units, self.settled = self.plan()
-            self.queue.extend(self.units)
-            self.planned.set()
             from lstm_sentiment.runtime.model import SentimentModel
 
+            # the model loads while the planning read (another thread) goes on
             scorer = _FileScorer(self.model_path.name, self.batch, self.options.read,
                                  self.options.output_format)  # fmt: skip
             scorer.model = SentimentModel.load(self.model_path, "cpu", 1)
+            self.units, self.settled = self.plan()
+            self.queue.extend(self.units)
+            self.planned.set()
             while (unit := self.take()) is not None:
                 self.results.put((unit, scorer.score_unit(unit[0], unit[1], [])))
         except BaseException as error:  # handed to the main thread, which raises it
