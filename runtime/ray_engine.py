@@ -312,6 +312,7 @@ def _units(
 
     units: list[Unit] = []
     settled: list[dict[str, Any]] = []
+    spans: dict[str, int] = {}  # a split file's records, in bytes (Parquet: rows)
     for task in tasks:
         if task.input not in splits:
             units.append((task, None, None))
@@ -327,6 +328,7 @@ def _units(
             settled.append({"input": task.input, "output": task.output, **task.fingerprint,
                             "status": "failed", "error": str(error)})  # fmt: skip
             continue
+        spans[task.input] = sum(p.span.end - p.span.start for p in parts)
         results: list[dict[str, Any]] = []
         for part, before in zip(parts, planned, strict=True):
             kept = before.get("status") == "done" and Path(part_path(task.output, part.index))
@@ -339,18 +341,18 @@ def _units(
             settled.append(split_entry(task, results))
     # Longest first: the units are handed out as workers free up, so the last ones decide
     # how long the others wait idle at the end, and a file's ranges differ by up to a window.
-    units.sort(key=_bytes, reverse=True)
+    units.sort(key=lambda unit: _bytes(unit, spans), reverse=True)
     return units, settled
 
 
-def _bytes(unit: Unit) -> float:
-    """About how many bytes ``unit`` reads: its file's size, or its range's share of it."""
-    task, part, results = unit
+def _bytes(unit: Unit, spans: dict[str, int]) -> float:
+    """About how many bytes ``unit`` reads: its file's size, or its range's share of it
+    (``spans``: each split file's records, as its ranges count them)."""
+    task, part, _ = unit
     size = float(task.fingerprint.get("size") or 0)
-    if part is None or results is None:
+    if part is None:
         return size
-    spans = [int(r["end"]) - int(r["start"]) for r in results]
-    return size * (part.span.end - part.span.start) / max(1, sum(spans))
+    return size * (part.span.end - part.span.start) / max(1, spans[task.input])
 
 
 class _FileScorer:
