@@ -100,7 +100,7 @@ def why_not_split(
     return next((reason for reason, applies in reasons.items() if applies), "")
 
 
-PER_WORKER = 4
+PER_WORKER = 16
 
 
 def range_count(size: int, range_bytes: int, workers: int = 1) -> int:
@@ -108,9 +108,11 @@ def range_count(size: int, range_bytes: int, workers: int = 1) -> int:
     ``range_bytes`` and, for more than one worker, at least ``PER_WORKER`` a worker, rounded
     up to a multiple of ``workers`` so that each worker gets the same share (a remainder
     would leave the others idle while one finishes it). Workers rarely start together (a
-    job's own process scores while Ray starts the others, a node is slower): several parts
+    job's own process scores while Ray starts the others, a node is slower): many parts
     each let the queue even them out, where one share each would wait for the last to
-    start. A file with fewer window edges gets fewer ranges (``Edges.ranges``)."""
+    start, and the workers handed the last (shortest) parts end close together. A file with
+    fewer window edges gets fewer ranges (``Edges.ranges``): windows double in size up to
+    the largest, so the early, small ones are what is left to hand out at the end."""
     count = max(1, round(size / max(1, range_bytes)))
     if workers > 1:
         count = max(count, PER_WORKER * workers)

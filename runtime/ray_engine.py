@@ -86,16 +86,27 @@ def _ray() -> Any:
     return ray
 
 
-def connect(address: str | None, model_bytes: int = 0) -> Any:
-    """Join the cluster at ``address`` (None: start a local one, or reuse this process's)."""
+def connect(address: str | None, model_bytes: int = 0, reserve: int = 0) -> Any:
+    """Join the cluster at ``address`` (None: start a local one, or reuse this process's).
+
+    ``reserve``: CPUs that a local instance leaves to this process, which scores on them
+    itself (at least one CPU is always offered, so that one worker can start)."""
     ray = _ray()
     if ray.is_initialized():
         return ray
-    local = {}
+    local: dict[str, Any] = {}
     if starts_local_instance(address):
         # A job's object store holds the model and the ranges' small results; Ray's default
         # (30% of memory) takes a second longer to set up on every start.
         local["object_store_memory"] = max(LOCAL_OBJECT_STORE, 4 * model_bytes)
+        # Ray starts its workers at nice 15, below this process: here they are the job's
+        # scorers, not background helpers, and at that niceness one starves beside the
+        # process scoring at nice 0 on the next core.
+        local["_system_config"] = {"worker_niceness": 0}
+        if reserve:
+            # Ray prestarts an idle worker per CPU it offers: one for the core this process
+            # scores on costs start-up time and never gets a range.
+            local["num_cpus"] = max(1, local_cpus() - reserve)
     try:
         ray.init(
             address=address,
@@ -111,19 +122,21 @@ def connect(address: str | None, model_bytes: int = 0) -> Any:
     if local:
         # Runs before Ray's own exit hook, which was registered first (atexit runs last in,
         # first out).
-        atexit.register(_stop_autoscaler_monitor)
+        atexit.register(_stop_own_instance)
     return ray
 
 
-def _stop_autoscaler_monitor() -> None:
-    """Kill the autoscaler monitor of the instance this process started, before
-    ``ray.shutdown`` stops it.
+def _stop_own_instance() -> None:
+    """Stop the instance this process started: its autoscaler monitor first, then
+    ``ray.shutdown``.
 
     ``ray.shutdown`` stops the GCS before the monitor, and the monitor's SIGTERM handler
     then waits on the stopped GCS until Ray gives up and kills it, a second later: a second
     added to every job that starts its own instance. A one-node instance has nothing to
     scale, so the monitor has nothing to save. Reaches into Ray's node object (no public
-    way): a Ray that moved it simply stops as slowly as before.
+    way): a Ray that moved it simply stops as slowly as before. The shutdown is called here
+    because Ray's own exit hook sleeps half a second first (for a script's last logs, which
+    a job does not send to the driver) and then finds nothing left to stop.
     """
     try:
         from ray._private import worker
@@ -134,6 +147,12 @@ def _stop_autoscaler_monitor() -> None:
             info.process.kill()
             info.process.wait(timeout=1)
     except Exception:  # an exit hook must not fail the exit
+        pass
+    try:
+        import ray
+
+        ray.shutdown()
+    except Exception:
         pass
 
 
@@ -166,16 +185,16 @@ def run_on_ray(
         for t in tasks
     ]
     driver = None
+    cpus = local_cpus()
     if starts_local_instance(options.address) and _on_cpu(options.batch.provider):
         # This process is about to start the instance and so is one of its nodes: it scores
         # too, from the start, while Ray and its workers start (seconds on a small machine),
-        # and beside one worker fewer once they run.
+        # on a core the instance leaves to it, beside one worker fewer once they run.
         batch = dataclasses.replace(options.batch, provider="cpu", threads=1, workers=1)
-        cpus = local_cpus()
         driver = _Driver(model_path, batch, options)
         driver.start(lambda: _units(tasks, splits, options, earlier or {}, edges, cpus))
     try:
-        ray = connect(options.address, model_path.stat().st_size)
+        ray = connect(options.address, model_path.stat().st_size, reserve=int(driver is not None))
     except RayError:
         for future in edges.values():
             future.cancel()  # the one already reading finishes its file
@@ -183,7 +202,8 @@ def run_on_ray(
             driver.stop()
         raise
     plan = plan_workers(ray.cluster_resources(), options.batch.provider, max(1, sum(sizes)))
-    actors = _start_actors(ray, plan, plan.workers - (driver is not None), model_path, options)
+    count = actor_count(plan, driver is not None, max(1, sum(sizes)), cpus)
+    actors = _start_actors(ray, plan, count, model_path, options)
     try:
         if driver is not None:
             driver.planned.wait()
@@ -253,6 +273,15 @@ def _dispatch(
 
 
 Unit = tuple["Task", "Range | None", "list[dict[str, Any]] | None"]
+
+
+def actor_count(plan: WorkerPlan, driving: bool, units: int, cpus: int) -> int:
+    """The actors to start for ``plan``. ``driving``: this process scores too, on one of the
+    ``cpus`` of the instance it started, which offers it the others (``connect``); the
+    actors are then the workers beside it, for the ``units`` it does not take first."""
+    if not driving:
+        return plan.workers
+    return max(0, min(plan.workers, units - 1, cpus - 1))
 
 
 def starts_local_instance(address: str | None) -> bool:

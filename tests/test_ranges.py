@@ -284,6 +284,48 @@ def test_an_instance_a_job_starts_gets_a_small_object_store(monkeypatch):
     ray_engine.connect("ray://head:10001")  # a cluster's store is the cluster's own
     stores = [c.get("object_store_memory") for c in calls]
     assert stores == [ray_engine.LOCAL_OBJECT_STORE, 800 << 20, None]
+    # its workers are the job's scorers: not niced below this process (Ray's default is 15)
+    assert [c.get("_system_config") for c in calls] == [{"worker_niceness": 0}] * 2 + [None]
+
+
+def test_an_instance_a_job_starts_leaves_the_driver_its_core(monkeypatch):
+    from lstm_sentiment.runtime import ray_engine
+
+    calls = []
+
+    class FakeRay:
+        def is_initialized(self):
+            return False
+
+        def init(self, **kwargs):
+            calls.append(kwargs.get("num_cpus"))
+
+    monkeypatch.setattr(ray_engine, "_ray", FakeRay)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    for cpus in (1, 2, 8):
+        monkeypatch.setattr(ray_engine, "local_cpus", lambda cpus=cpus: cpus)
+        ray_engine.connect(None, reserve=1)
+    ray_engine.connect(None)  # no driver scoring: Ray counts the CPUs itself
+    ray_engine.connect("ray://head:10001", reserve=1)  # a cluster's CPUs are its own
+    assert calls == [1, 1, 7, None, None]
+
+
+@pytest.mark.parametrize(
+    ("workers", "driving", "units", "cpus", "expected"),
+    [
+        (1, True, 100, 2, 1),  # 2 cores: the driver and one actor
+        (7, True, 100, 8, 7),
+        (7, True, 3, 8, 2),  # 3 units: the driver's and two more
+        (1, True, 1, 2, 0),  # one unit: the driver alone
+        (1, True, 100, 1, 0),  # one core: the driver alone
+        (4, False, 100, 2, 4),  # a cluster's workers are the plan's
+    ],
+)
+def test_the_actors_are_the_workers_beside_the_driver(workers, driving, units, cpus, expected):
+    from lstm_sentiment.runtime import ray_engine
+
+    plan = ray_engine.WorkerPlan(workers, 1, 0, "cpu")
+    assert ray_engine.actor_count(plan, driving, units, cpus) == expected
 
 
 def test_the_range_size_must_be_positive(tmp_path):
@@ -318,7 +360,8 @@ def test_ranges_come_in_multiples_of_the_workers_and_share_the_file_evenly(tmp_p
     share = 2000 / len(ranges)
     assert max(abs(c - share) for c in counts) <= 8  # within one window of an equal share
     # each cut is the window edge nearest its equal share of the bytes: within half a window
-    first, longest = ranges[0].span.start, max(map(len, path.read_bytes().splitlines()[1:])) + 1
+    lines = path.read_bytes().splitlines(keepends=True)[1:]  # with their CRLF
+    first, longest = ranges[0].span.start, max(map(len, lines))
     targets = [first + (size - first) * k // len(ranges) for k in range(len(ranges))]
     assert all(abs(r.span.start - t) <= 4 * longest for r, t in zip(ranges, targets, strict=True))
     assert by_ranges(InputSpec(str(path)), size // 5, 8) == records(InputSpec(str(path)))
@@ -328,16 +371,17 @@ def test_range_count_rounds_to_the_workers():
     from lstm_sentiment.runtime.ranges import range_count
 
     assert [range_count(s, 32, 1) for s in (33, 40, 50, 100, 133)] == [1, 1, 2, 3, 4]
-    # at least 4 a worker, so that workers starting apart even out on the queue
-    assert [range_count(s, 32, 2) for s in (33, 50, 100, 133, 300, 320)] == [8, 8, 8, 8, 10, 10]
-    assert range_count(133, 32, 3) == 12
+    # at least 16 a worker, so that workers starting apart even out on the queue
+    assert [range_count(s, 32, 2) for s in (33, 100, 1000, 1100, 1200)] == [32, 32, 32, 34, 38]
+    assert range_count(133, 32, 3) == 48
     assert range_count(100 * 32 + 1, 32, 3) == 102
 
 
-def test_an_instance_a_job_started_stops_without_waiting_on_its_autoscaler(tmp_path):
+def test_an_instance_a_job_started_runs_its_workers_unniced_and_stops_at_once(tmp_path):
     # ray.shutdown stops the GCS before the autoscaler monitor, whose SIGTERM handler then
-    # waits on it for a second: the job's exit hook kills the monitor first. Run in a fresh
-    # process: this one may already have joined the fixture cluster.
+    # waits on it for a second: the job's exit hook kills the monitor first, then shuts Ray
+    # down itself. Run in a fresh process: this one may already have joined the fixture
+    # cluster.
     pytest.importorskip("ray", reason="needs the ray extra")
     script = tmp_path / "stop.py"
     script.write_text(
@@ -347,12 +391,16 @@ def test_an_instance_a_job_started_stops_without_waiting_on_its_autoscaler(tmp_p
             from ray._private import worker
             from lstm_sentiment.runtime import ray_engine
             os.environ.pop("RAY_ADDRESS", None)
-            ray = ray_engine.connect(None, model_bytes=1 << 20)
+            ray = ray_engine.connect(None, model_bytes=1 << 20, reserve=1)
+            cpus = ray_engine.local_cpus()
+            assert ray.cluster_resources()["CPU"] == max(1, cpus - 1)
+            niceness = ray.get(ray.remote(lambda: os.nice(0)).remote())
+            assert niceness == os.nice(0), ("worker niced", niceness)
             monitors = worker._global_node.all_processes["monitor"]
             assert monitors and all(m.process.poll() is None for m in monitors)
-            ray_engine._stop_autoscaler_monitor()
+            ray_engine._stop_own_instance()
             assert all(m.process.poll() is not None for m in monitors), "monitor alive"
-            ray.shutdown()
+            assert not ray.is_initialized()
             print("stopped", len(monitors))
             """
         )
@@ -383,7 +431,7 @@ def test_only_an_instance_a_job_starts_gets_the_exit_hook(monkeypatch):
     ray_engine.connect("ray://head:10001")
     assert hooks == []  # a cluster's processes are not this job's to stop
     ray_engine.connect(None)
-    assert hooks == [ray_engine._stop_autoscaler_monitor]
+    assert hooks == [ray_engine._stop_own_instance]
 
 
 def test_the_workers_get_the_longest_units_first(tmp_path):
