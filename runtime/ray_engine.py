@@ -184,6 +184,7 @@ def run_on_ray(
         -(-int(t.fingerprint.get("size") or 0) // options.range_bytes) if t.input in splits else 1
         for t in tasks
     ]
+    estimate = max(1, sum(sizes))
     driver = None
     cpus = local_cpus()
     if starts_local_instance(options.address) and _on_cpu(options.batch.provider):
@@ -201,8 +202,8 @@ def run_on_ray(
         if driver is not None:
             driver.stop()
         raise
-    plan = plan_workers(ray.cluster_resources(), options.batch.provider, max(1, sum(sizes)))
-    count = actor_count(plan, driver is not None, max(1, sum(sizes)), cpus)
+    plan = plan_workers(ray.cluster_resources(), options.batch.provider, estimate)
+    count = actor_count(plan, driver is not None, estimate, cpus)
     actors = _start_actors(ray, plan, count, model_path, options)
     try:
         if driver is not None:

@@ -265,7 +265,10 @@ def test_only_a_job_that_starts_its_own_instance_scores_in_this_process(monkeypa
     assert ray_engine.local_cpus() >= 1
 
 
-def test_an_instance_a_job_starts_gets_a_small_object_store(monkeypatch):
+@pytest.fixture
+def ray_inits(monkeypatch):
+    """The keyword arguments of each ``ray.init`` that ``connect`` makes, with no Ray
+    started and no ``RAY_ADDRESS``."""
     from lstm_sentiment.runtime import ray_engine
 
     calls = []
@@ -279,6 +282,13 @@ def test_an_instance_a_job_starts_gets_a_small_object_store(monkeypatch):
 
     monkeypatch.setattr(ray_engine, "_ray", FakeRay)
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    return calls
+
+
+def test_an_instance_a_job_starts_gets_a_small_object_store(ray_inits):
+    from lstm_sentiment.runtime import ray_engine
+
+    calls = ray_inits
     ray_engine.connect(None, model_bytes=6 << 20)
     ray_engine.connect(None, model_bytes=200 << 20)
     ray_engine.connect("ray://head:10001")  # a cluster's store is the cluster's own
@@ -288,26 +298,15 @@ def test_an_instance_a_job_starts_gets_a_small_object_store(monkeypatch):
     assert [c.get("_system_config") for c in calls] == [{"worker_niceness": 0}] * 2 + [None]
 
 
-def test_an_instance_a_job_starts_leaves_the_driver_its_core(monkeypatch):
+def test_an_instance_a_job_starts_leaves_the_driver_its_core(ray_inits, monkeypatch):
     from lstm_sentiment.runtime import ray_engine
 
-    calls = []
-
-    class FakeRay:
-        def is_initialized(self):
-            return False
-
-        def init(self, **kwargs):
-            calls.append(kwargs.get("num_cpus"))
-
-    monkeypatch.setattr(ray_engine, "_ray", FakeRay)
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
     for cpus in (1, 2, 8):
         monkeypatch.setattr(ray_engine, "local_cpus", lambda cpus=cpus: cpus)
         ray_engine.connect(None, reserve=1)
     ray_engine.connect(None)  # no driver scoring: Ray counts the CPUs itself
     ray_engine.connect("ray://head:10001", reserve=1)  # a cluster's CPUs are its own
-    assert calls == [1, 1, 7, None, None]
+    assert [c.get("num_cpus") for c in ray_inits] == [1, 1, 7, None, None]
 
 
 @pytest.mark.parametrize(
@@ -414,20 +413,11 @@ def test_an_instance_a_job_started_runs_its_workers_unniced_and_stops_at_once(tm
     assert "stopped 1" in done.stdout
 
 
-def test_only_an_instance_a_job_starts_gets_the_exit_hook(monkeypatch):
+def test_only_an_instance_a_job_starts_gets_the_exit_hook(ray_inits, monkeypatch):
     from lstm_sentiment.runtime import ray_engine
 
-    class FakeRay:
-        def is_initialized(self):
-            return False
-
-        def init(self, **kwargs):
-            pass
-
     hooks = []
-    monkeypatch.setattr(ray_engine, "_ray", FakeRay)
     monkeypatch.setattr(ray_engine.atexit, "register", hooks.append)
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
     ray_engine.connect("ray://head:10001")
     assert hooks == []  # a cluster's processes are not this job's to stop
     ray_engine.connect(None)
