@@ -11,8 +11,9 @@ each variant, in one run:
   runtime's own model call as ``scorer batch`` makes it (length-sorted batches of 64, one
   single-threaded batch per core); tokens precomputed for a token-id model, the raw texts
   for a raw-text one (whose graph tokenizes);
-- ``scorer batch FILE -o OUT.csv`` end to end, a fresh process (median of ``--repeats``),
-  with its peak memory, and its speed as a share of the model alone's;
+- ``scorer batch FILE -o OUT.csv`` end to end, a fresh process, with its peak memory, and
+  its speed as a share of the model alone's; the two ways of the model alone and this run
+  back to back in each of ``--repeats`` rounds, each figure the median of its rounds;
 - the breakdown, each part alone in this process on one thread: start-up (``scorer batch``
   on a one-review file, a fresh process), reading the CSV into records, tokenizing (token-id
   models only), the model (as above) and writing the scored rows as CSV.
@@ -97,8 +98,14 @@ def measure(variant: str, path: Path, work: Path, csv_path: Path, repeats: int) 
         else (lambda: model.score_encoded(encoded, BatchOptions.batch_size, workers))
     )
     plain(), runtime_call()  # warm-up: the first runs allocate
-    plain_s, runtime_s = timed(plain, repeats=repeats), timed(runtime_call, repeats=repeats)
-    runs = [run_scorer(csv_path, str(path), work / "out.csv") for _ in range(repeats)]
+    # Rounds of the three back to back, so that a machine that slows down or speeds up
+    # during the run (shared hosts do) moves the model alone and scorer batch alike.
+    plain_runs, runtime_runs, runs = [], [], []
+    for _ in range(repeats):
+        plain_runs.append(timed(plain, repeats=1))
+        runtime_runs.append(timed(runtime_call, repeats=1))
+        runs.append(run_scorer(csv_path, str(path), work / "out.csv"))
+    plain_s, runtime_s = statistics.median(plain_runs), statistics.median(runtime_runs)
     end_to_end = statistics.median(r[0] for r in runs)
     one = work / "one.csv"
     imdb.write_csv([imdb.Review("one", "test", 1, 8, "A fine film.")], one)
