@@ -16,7 +16,12 @@ each variant, in one run:
   back to back in each of ``--repeats`` rounds, each figure the median of its rounds;
 - the breakdown, each part alone in this process on one thread: start-up (``scorer batch``
   on a one-review file, a fresh process), reading the CSV into records, tokenizing (token-id
-  models only), the model (as above) and writing the scored rows as CSV.
+  models only), the model (as above) and writing the scored rows as CSV;
+- where the CPU goes: the runtime's call and ``score_file`` (what ``scorer batch`` runs,
+  here in this process, start-up left out), each timed with the process's CPU seconds and
+  ``score_file``'s own thread's (reading, tokenizing and writing happen there; the model's
+  batches run in other threads), so that a model slowed beside the other work, or cores left
+  waiting, show.
 
 The parts overlap in ``scorer batch`` (it reads and tokenizes the next window while the
 model scores this one), so they need not add up to the end-to-end time; the largest part
@@ -28,9 +33,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,7 +46,7 @@ import numpy as np
 
 from benchmarks.speed import repeated, run_scorer, timed
 from lstm_sentiment.export.machine import machine
-from lstm_sentiment.runtime.batch import BatchOptions, parallelism
+from lstm_sentiment.runtime.batch import BatchOptions, parallelism, score_file
 from lstm_sentiment.runtime.contract import pad_batch
 from lstm_sentiment.runtime.model import MODELS_DIR, SentimentModel
 from lstm_sentiment.runtime.readers import InputSpec, open_input
@@ -77,6 +84,25 @@ def model_alone(path: Path, inputs: list[Any], takes_text: bool) -> Callable[[],
 def read_all(csv_path: Path) -> list[Any]:
     with open_input(InputSpec(str(csv_path))) as source:
         return list(source)
+
+
+def _process_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_account(function: Callable[[], Any], repeats: int) -> dict[str, float]:
+    """Wall seconds, the process's CPU seconds and this thread's, each the median of
+    ``repeats`` calls of ``function``."""
+    runs = []
+    for _ in range(repeats):
+        wall, cpu, own = time.perf_counter(), _process_cpu(), time.thread_time()
+        function()
+        runs.append((time.perf_counter() - wall, _process_cpu() - cpu, time.thread_time() - own))
+    return {
+        key: statistics.median(run[i] for run in runs)
+        for i, key in enumerate(("wall", "cpu", "this_thread_cpu"))
+    }
 
 
 def write_all(rows: list[Any], out: Path) -> None:
@@ -124,9 +150,20 @@ def measure(variant: str, path: Path, work: Path, csv_path: Path, repeats: int) 
     rows = [(r.id, float(s), rule(float(s)), "", (), None)
             for r, s in zip(records, scores, strict=True)]  # fmt: skip
     parts["writing"] = timed(write_all, rows, work / "written.csv", repeats=repeats)
+    options = BatchOptions(model=str(path))
+    cpu = {
+        "model": cpu_account(runtime_call, repeats),
+        "score_file": cpu_account(
+            lambda: score_file(
+                InputSpec(str(csv_path)), str(work / "in-process.csv"), options, model
+            ),
+            repeats,
+        ),
+    }
     return {
         "variant": variant,
         "reviews": len(records),
+        "cores": workers,
         "end_to_end_seconds": end_to_end,
         "peak_mb": max(r[1] for r in runs),
         "model_seconds": parts["model"],
@@ -134,6 +171,7 @@ def measure(variant: str, path: Path, work: Path, csv_path: Path, repeats: int) 
         "model_runtime_call_seconds": runtime_s,
         "share_of_model": parts["model"] / end_to_end,
         "parts_seconds": parts,
+        "cpu_seconds": cpu,
     }
 
 
@@ -190,6 +228,18 @@ def _print(results: list[dict[str, Any]]) -> None:
             f"{n / r['model_runtime_call_seconds']:,.0f} | "
             f"{n / r['end_to_end_seconds']:,.0f} | {r['share_of_model']:.0%} | "
             f"{r['peak_mb']:.0f} | " + " | ".join(cells) + " |"
+        )
+    print()
+    print("| model | runtime's call: wall s | its CPU s | score_file: wall s | its CPU s | "
+          "of which its own thread | cores busy | model threads' CPU / the call's |")  # fmt: skip
+    print("| --- " * 8 + "|")
+    for r in results:
+        model, run = r["cpu_seconds"]["model"], r["cpu_seconds"]["score_file"]
+        threads = (run["cpu"] - run["this_thread_cpu"]) / model["cpu"]
+        busy = run["cpu"] / (run["wall"] * r["cores"])
+        print(
+            f"| {r['variant']} | {model['wall']:.2f} | {model['cpu']:.2f} | {run['wall']:.2f} | "
+            f"{run['cpu']:.2f} | {run['this_thread_cpu']:.2f} | {busy:.0%} | {threads:.2f} |"
         )
 
 
